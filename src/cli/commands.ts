@@ -1,0 +1,81 @@
+// The CLI's commands, each a small function of narrow dependencies.
+import type { Knex } from 'knex';
+import type { Config } from '../config.js';
+import { migrateLatest } from '../db/migrations.js';
+import { createUser, findUserByEmail } from '../domain/users.js';
+import { createApiToken } from '../auth/tokens.js';
+import { seedDemo } from './seed-demo.js';
+import { email, parseInput, password, role, z } from '../validation.js';
+
+export class UsageError extends Error {}
+
+export interface CommandContext {
+  db: Knex;
+  config: Config;
+  args: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  out: (line: string) => void;
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  options?: Record<string, { type: 'string' | 'boolean' }>;
+  run(ctx: CommandContext): Promise<number | void>;
+}
+
+function required(args: CommandContext['args'], name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`Missing --${name}`);
+  return value;
+}
+
+export const commands: Record<string, Command> = {
+  migrate: {
+    usage: '',
+    summary: 'run pending database migrations',
+    async run({ db, out }) {
+      const ran = await migrateLatest(db);
+      out(ran.length ? `Ran ${ran.length} migration(s):\n${ran.map((m) => `  ${m}`).join('\n')}` : 'Database is up to date; no migrations to run.');
+    },
+  },
+
+  'users:create': {
+    usage: '--email E --password P --role admin|teacher|student [--name N]',
+    summary: 'create a user and print its id',
+    options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+    async run({ db, args, out }) {
+      const input = parseInput(z.object({ email, password, role, name: z.string().max(200).optional() }), {
+        email: required(args, 'email'),
+        password: required(args, 'password'),
+        role: required(args, 'role'),
+        name: args.name,
+      });
+      const user = await createUser(db, input);
+      out(String(user.id));
+    },
+  },
+
+  'tokens:create': {
+    usage: '--email E [--label L]',
+    summary: 'create an API token and print it (shown once)',
+    options: { email: { type: 'string' }, label: { type: 'string' } },
+    async run({ db, args, out }) {
+      const address = required(args, 'email');
+      const user = await findUserByEmail(db, address);
+      if (!user) {
+        process.stderr.write(`No user with email ${address}\n`);
+        return 1;
+      }
+      out(await createApiToken(db, user.id, typeof args.label === 'string' ? args.label : 'cli'));
+    },
+  },
+
+  'seed:demo': {
+    usage: '',
+    summary: 'add a demo course with past, current and future stages, a teacher and a student',
+    async run({ db, out }) {
+      out(await seedDemo(db));
+    },
+  },
+};

@@ -1,0 +1,19 @@
+// "Now" as the database sees it, in epoch milliseconds. Status changes compare
+// against this clock, so workers and hosts with skewed clocks still agree.
+import type { Knex } from 'knex';
+
+function isMysql(db: Knex): boolean {
+  return db.client.config.client === 'mysql2';
+}
+
+/** A SQL expression for the database's current time in epoch ms. */
+export function nowMsSql(db: Knex): Knex.Raw {
+  return isMysql(db)
+    ? db.raw('CAST(ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000) AS SIGNED)')
+    : db.raw("CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)");
+}
+
+export async function dbNowMs(db: Knex): Promise<number> {
+  const row = await db.select(nowMsSql(db).wrap('(', ') as now_ms')).first();
+  return Number(row.now_ms);
+}

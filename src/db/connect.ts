@@ -1,0 +1,61 @@
+// Opens the knex pool for DATABASE_URL. Dialect quirks that every query relies
+// on (WAL, foreign keys, UTC sessions) are fixed here, once per connection.
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export function dialectOf(url: string): Dialect {
+  return url.startsWith('mysql://') ? 'mysql' : 'sqlite';
+}
+
+export function sqlitePath(url: string): string {
+  return url.replace(/^sqlite:(\/\/)?/, '');
+}
+
+export function knexConfig(url: string): Knex.Config {
+  if (dialectOf(url) === 'mysql') {
+    return {
+      client: 'mysql2',
+      connection: { uri: url, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false } as Knex.MySql2ConnectionConfig,
+      pool: {
+        min: 0,
+        max: 10,
+        afterCreate(conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) {
+          conn.query("SET time_zone = '+00:00'", (err) => done(err, conn));
+        },
+      },
+    };
+  }
+  const file = sqlitePath(url);
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  return {
+    client: 'better-sqlite3',
+    connection: { filename: file },
+    useNullAsDefault: true,
+    pool: {
+      // One connection per process: better-sqlite3 is synchronous, so more
+      // connections in one process only add lock contention on the file.
+      min: 1,
+      max: 1,
+      afterCreate(conn: { pragma: (sql: string) => unknown }, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          // Several worker processes share the file: WAL lets readers run beside
+          // the writer, and busy_timeout makes a writer wait instead of failing.
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('busy_timeout = 5000');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('synchronous = NORMAL');
+          done(null, conn);
+        } catch (err) {
+          done(err as Error, conn);
+        }
+      },
+    },
+  };
+}
+
+export function connect(url: string): Knex {
+  return knexFactory(knexConfig(url));
+}

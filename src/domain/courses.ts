@@ -1,0 +1,162 @@
+// Courses and who may see or manage them. Teachers manage their own courses,
+// students see the courses they belong to, admins see and manage everything.
+import type { Knex } from 'knex';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { Actor } from './users.js';
+
+export interface Course {
+  id: number;
+  title: string;
+  code: string;
+  timezone: string;
+  teacherId: number;
+}
+
+export interface CourseInput {
+  title: string;
+  code: string;
+  timezone?: string;
+  teacherId?: number;
+}
+
+function toCourse(row: Record<string, unknown>): Course {
+  return {
+    id: Number(row.id),
+    title: String(row.title),
+    code: String(row.code),
+    timezone: String(row.timezone),
+    teacherId: Number(row.teacher_id),
+  };
+}
+
+function translateWriteError(err: unknown, code: string | undefined): never {
+  if (isUniqueViolation(err)) throw new ConflictError(`A course with code ${code} already exists`, [{ field: 'code', message: 'is taken' }]);
+  throw err;
+}
+
+export async function isMember(db: Knex, courseId: number, userId: number): Promise<boolean> {
+  return Boolean(await db('course_members').where({ course_id: courseId, user_id: userId }).first('user_id'));
+}
+
+export function canManage(actor: Actor, course: Course): boolean {
+  return actor.role === 'admin' || (actor.role === 'teacher' && course.teacherId === actor.id);
+}
+
+export async function canView(db: Knex, actor: Actor, course: Course): Promise<boolean> {
+  return canManage(actor, course) || isMember(db, course.id, actor.id);
+}
+
+/** The course if the actor may see it. Unknown and invisible look alike: 404. */
+export async function getVisibleCourse(db: Knex, actor: Actor, id: number): Promise<Course> {
+  const row = await db('courses').where({ id }).first();
+  const course = row && toCourse(row);
+  if (!course || !(await canView(db, actor, course))) throw new NotFoundError('Course');
+  return course;
+}
+
+/** The course if the actor may change it: 404 if invisible, 403 if only visible. */
+export async function getManagedCourse(db: Knex, actor: Actor, id: number): Promise<Course> {
+  const course = await getVisibleCourse(db, actor, id);
+  if (!canManage(actor, course)) throw new ForbiddenError('Only the course teacher or an admin may change this course');
+  return course;
+}
+
+export async function listVisibleCourses(
+  db: Knex,
+  actor: Actor,
+  { limit, after }: { limit: number; after?: number },
+): Promise<{ items: Course[]; nextCursor: number | null }> {
+  const query = db('courses').select('courses.*').orderBy('courses.id').limit(limit + 1);
+  if (after) query.where('courses.id', '>', after);
+  if (actor.role === 'teacher') {
+    query.where((q) => q.where('courses.teacher_id', actor.id).orWhereIn('courses.id', db('course_members').select('course_id').where('user_id', actor.id)));
+  } else if (actor.role === 'student') {
+    query.whereIn('courses.id', db('course_members').select('course_id').where('user_id', actor.id));
+  }
+  const rows = await query;
+  const items = rows.slice(0, limit).map(toCourse);
+  return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
+}
+
+export async function createCourse(db: Knex, actor: Actor, input: CourseInput, now = Date.now()): Promise<Course> {
+  if (actor.role === 'student') throw new ForbiddenError('Only teachers and admins create courses');
+  let teacherId = actor.id;
+  if (input.teacherId !== undefined && input.teacherId !== actor.id) {
+    if (actor.role !== 'admin') throw new ForbiddenError('Only an admin may create a course for another teacher');
+    teacherId = await requireTeacher(db, input.teacherId);
+  }
+  const row = { title: input.title, code: input.code, timezone: input.timezone ?? 'UTC', teacher_id: teacherId, created_at: now, updated_at: now };
+  try {
+    const [id] = await db('courses').insert(row);
+    return toCourse({ id, ...row });
+  } catch (err) {
+    translateWriteError(err, input.code);
+  }
+}
+
+async function requireTeacher(db: Knex, userId: number): Promise<number> {
+  const user = await db('users').where({ id: userId }).first('role');
+  if (!user || (user.role !== 'teacher' && user.role !== 'admin')) {
+    throw ValidationError.field('teacherId', 'must be the id of a teacher or admin');
+  }
+  return userId;
+}
+
+export async function updateCourse(db: Knex, actor: Actor, id: number, input: Partial<CourseInput>, now = Date.now()): Promise<Course> {
+  const course = await getManagedCourse(db, actor, id);
+  const changes: Record<string, unknown> = { updated_at: now };
+  if (input.title !== undefined) changes.title = input.title;
+  if (input.code !== undefined) changes.code = input.code;
+  if (input.timezone !== undefined) changes.timezone = input.timezone;
+  if (input.teacherId !== undefined && input.teacherId !== course.teacherId) {
+    if (actor.role !== 'admin') throw new ForbiddenError('Only an admin may move a course to another teacher');
+    changes.teacher_id = await requireTeacher(db, input.teacherId);
+  }
+  try {
+    await db('courses').where({ id }).update(changes);
+  } catch (err) {
+    translateWriteError(err, input.code);
+  }
+  return getVisibleCourse(db, actor, id);
+}
+
+export async function deleteCourse(db: Knex, actor: Actor, id: number): Promise<void> {
+  await getManagedCourse(db, actor, id);
+  await db('courses').where({ id }).delete();
+}
+
+export interface Member {
+  userId: number;
+  email: string;
+  name: string;
+  role: string;
+}
+
+export async function listMembers(db: Knex, actor: Actor, courseId: number): Promise<Member[]> {
+  await getManagedCourse(db, actor, courseId);
+  const rows = await db('course_members')
+    .join('users', 'users.id', 'course_members.user_id')
+    .where('course_members.course_id', courseId)
+    .orderBy('users.email')
+    .select('users.id', 'users.email', 'users.name', 'users.role');
+  return rows.map((r) => ({ userId: Number(r.id), email: String(r.email), name: String(r.name), role: String(r.role) }));
+}
+
+export async function addMember(db: Knex, actor: Actor, courseId: number, userId: number, now = Date.now()): Promise<Member> {
+  await getManagedCourse(db, actor, courseId);
+  const user = await db('users').where({ id: userId }).first('id', 'email', 'name', 'role');
+  if (!user) throw ValidationError.field('userId', 'must be the id of an existing user');
+  try {
+    await db('course_members').insert({ course_id: courseId, user_id: userId, created_at: now });
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err; // already a member: adding again is a no-op
+  }
+  return { userId, email: String(user.email), name: String(user.name), role: String(user.role) };
+}
+
+export async function removeMember(db: Knex, actor: Actor, courseId: number, userId: number): Promise<void> {
+  await getManagedCourse(db, actor, courseId);
+  const removed = await db('course_members').where({ course_id: courseId, user_id: userId }).delete();
+  if (!removed) throw new NotFoundError('Member');
+}

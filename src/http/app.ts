@@ -1,0 +1,64 @@
+// Builds the Express app; never listens. The worker entry listens, tests
+// drive it in-process.
+import path from 'node:path';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import cookieParser from 'cookie-parser';
+import type { Knex } from 'knex';
+import type { Logger } from '../log.js';
+import { projectRoot } from '../db/migrations.js';
+import { ignoreStageEvents, type StageEvents } from '../domain/stage-events.js';
+import { identify, requireActor } from './auth.js';
+import { csrfProtection } from './csrf.js';
+import { errorHandler, notFound } from './errors.js';
+import { requestLogger } from './request-log.js';
+import { sessionMiddleware } from './session.js';
+import { healthRoutes } from './routes/health.js';
+import { courseRoutes } from './routes/api-courses.js';
+import { stageRoutes } from './routes/api-stages.js';
+import { webRoutes } from './routes/web.js';
+
+export interface AppDeps {
+  db: Knex;
+  log: Logger;
+  sessionSecret: string;
+  /** Set behind HTTPS so cookies get the Secure flag. */
+  secureCookies?: boolean;
+  stageEvents?: StageEvents;
+  /** Extra routers mounted before the 404 handler (scheduler, metrics). */
+  extraRoutes?: RequestHandler[];
+}
+
+export const BODY_LIMIT = '100kb';
+
+export function createApp(deps: AppDeps): Express {
+  const { db, log, sessionSecret } = deps;
+  const secureCookies = deps.secureCookies ?? false;
+  const stageEvents = deps.stageEvents ?? ignoreStageEvents;
+  const app = express();
+
+  app.set('view engine', 'ejs');
+  app.set('views', path.join(projectRoot, 'views'));
+  app.set('trust proxy', 'loopback');
+  app.disable('x-powered-by');
+
+  app.use(healthRoutes({ db }));
+  app.use(requestLogger(log));
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: secureCookies }));
+  app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h' }));
+  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
+  app.use(cookieParser());
+  app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }));
+  app.use(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection);
+  app.use(identify(db));
+
+  for (const route of deps.extraRoutes ?? []) app.use(route);
+  app.use('/api', requireActor, courseRoutes({ db, stageEvents }), stageRoutes({ db, stageEvents }));
+  app.get('/api/me', (req, res) => res.json(req.actor));
+  app.use(webRoutes({ db, stageEvents }));
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

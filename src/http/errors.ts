@@ -1,0 +1,43 @@
+// The one error middleware, mounted last: domain errors become JSON for the
+// API and an EJS page for the browser; anything unexpected is logged as 500.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError, NotFoundError } from '../errors.js';
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  code?: string;
+  expose?: boolean;
+  message?: string;
+}
+
+/** Maps body-parser, csrf-csrf and our own errors to status, code and message. */
+export function describeError(err: unknown): { status: number; code: string; message: string; details?: unknown } {
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  const e = (err ?? {}) as HttpLikeError;
+  if (e.type === 'entity.too.large') return { status: 413, code: 'payload_too_large', message: 'Request body is too large' };
+  if (e.type === 'entity.parse.failed') {
+    return { status: 400, code: 'validation_failed', message: 'body: is not valid JSON', details: [{ field: 'body', message: 'is not valid JSON' }] };
+  }
+  if (e.code === 'EBADCSRFTOKEN') {
+    return { status: 403, code: 'csrf_failed', message: 'The form has expired or did not come from this site; reload the page and try again' };
+  }
+  const status = e.status ?? e.statusCode;
+  if (status && status >= 400 && status < 500 && e.expose) return { status, code: 'bad_request', message: e.message ?? 'Bad request' };
+  return { status: 500, code: 'internal', message: 'Something went wrong on our side' };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundError(`${req.method} ${req.path}`));
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const { status, code, message, details } = describeError(err);
+  if (status >= 500) req.log?.error({ err }, 'request failed');
+  if (res.headersSent) return;
+  res.status(status);
+  if (req.path.startsWith('/api/') || !req.accepts('html')) {
+    res.json({ error: details === undefined ? { code, message } : { code, message, details } });
+    return;
+  }
+  res.render('error', { title: `${status}`, status, message });
+};
