@@ -2,7 +2,8 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { migrateLatest } from '../db/migrations.js';
-import { createUser, findUserByEmail } from '../domain/users.js';
+import { countUsers, createUser, findUserByEmail } from '../domain/users.js';
+import { dialectOf } from '../db/connect.js';
 import { createApiToken } from '../auth/tokens.js';
 import { seedDemo } from './seed-demo.js';
 import { email, parseInput, password, role, z } from '../validation.js';
@@ -76,6 +77,22 @@ export const commands: Record<string, Command> = {
     summary: 'add a demo course with past, current and future stages, a teacher and a student',
     async run({ db, out }) {
       out(await seedDemo(db));
+    },
+  },
+
+  welcome: {
+    usage: '',
+    summary: 'on a database with no users, say how to sign in (seeds the demo on the embedded database)',
+    async run({ db, config, out }) {
+      if ((await countUsers(db)) > 0) return;
+      const url = `http://localhost:${config.port}`;
+      if (dialectOf(config.databaseUrl) === 'sqlite') {
+        // Known demo passwords are fine on the embedded development database,
+        // never on a shared production server.
+        out(`First start: ${await seedDemo(db)}\nOpen ${url}`);
+        return;
+      }
+      out(`No users yet. Create the first admin, then sign in at ${url}:\n  npm run cli -- users:create --email you@example.com --password '...' --role admin`);
     },
   },
 };
