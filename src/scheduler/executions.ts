@@ -1,0 +1,145 @@
+// Every fire of a job is an execution row. A scheduled fire is identified by
+// (job id, scheduled instant) and claimed by inserting its claim key under a
+// unique index before it runs: if two leaders overlap for a moment, the
+// second insert fails and that fire is recorded as skipped instead of run.
+import type { Knex } from 'knex';
+import { isUniqueViolation } from '../db/errors.js';
+import { ms, msOrNull } from '../db/rows.js';
+import { toIso } from '../time.js';
+
+export type ExecutionStatus = 'running' | 'success' | 'error' | 'skipped' | 'missed';
+
+export interface Runner {
+  pid: number;
+  hostname: string;
+}
+
+export interface Execution {
+  id: number;
+  jobId: string;
+  status: ExecutionStatus;
+  scheduledFor: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  error: string | null;
+  pid: number | null;
+  hostname: string | null;
+}
+
+export function claimKey(jobId: string, scheduledFor: number): string {
+  return `${jobId}@${toIso(scheduledFor)}`;
+}
+
+/**
+ * Claims a fire. Returns the new execution's id, or null when the fire was
+ * already claimed; that attempt is then recorded as a `skipped` row.
+ */
+export async function claimFire(
+  db: Knex,
+  fire: { jobId: string; scheduledFor: number } & Runner,
+  now = Date.now(),
+): Promise<number | null> {
+  const row = {
+    job_id: fire.jobId,
+    scheduled_for: fire.scheduledFor,
+    pid: fire.pid,
+    hostname: fire.hostname,
+    created_at: now,
+  };
+  try {
+    const [id] = await db('job_executions').insert({ ...row, claim_key: claimKey(fire.jobId, fire.scheduledFor), status: 'running', started_at: now });
+    return Number(id);
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+  }
+  const winner = await db('job_executions').where({ claim_key: claimKey(fire.jobId, fire.scheduledFor) }).first('id', 'pid', 'hostname');
+  await recordOutcome(db, { ...fire, status: 'skipped', reason: `fire already claimed by execution ${winner?.id} (pid ${winner?.pid} on ${winner?.hostname})` }, now);
+  return null;
+}
+
+/** Starts an execution that is not a scheduled fire (run-now), so nothing to claim. */
+export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } & Runner, now = Date.now()): Promise<number> {
+  const [id] = await db('job_executions').insert({
+    job_id: fire.jobId,
+    scheduled_for: now,
+    claim_key: null,
+    status: 'running',
+    started_at: now,
+    pid: fire.pid,
+    hostname: fire.hostname,
+    created_at: now,
+  });
+  return Number(id);
+}
+
+/** Records a fire that did not run: skipped (overlap, already claimed) or missed. */
+export async function recordOutcome(
+  db: Knex,
+  fire: { jobId: string; scheduledFor: number; status: 'skipped' | 'missed'; reason: string } & Runner,
+  now = Date.now(),
+): Promise<number> {
+  const [id] = await db('job_executions').insert({
+    job_id: fire.jobId,
+    scheduled_for: fire.scheduledFor,
+    claim_key: null,
+    status: fire.status,
+    error: fire.reason,
+    pid: fire.pid,
+    hostname: fire.hostname,
+    created_at: now,
+  });
+  return Number(id);
+}
+
+export async function finishExecution(
+  db: Knex,
+  id: number,
+  outcome: { status: 'success' | 'error'; error?: unknown },
+  now = Date.now(),
+): Promise<void> {
+  const row = await db('job_executions').where({ id }).first('started_at');
+  const startedAt = msOrNull(row?.started_at) ?? now;
+  const err = outcome.error as Error | undefined;
+  await db('job_executions')
+    .where({ id })
+    .update({
+      status: outcome.status,
+      finished_at: now,
+      duration_ms: Math.max(0, now - startedAt),
+      error: err ? String(err.message ?? err).slice(0, 10_000) : null,
+      error_stack: err?.stack ? String(err.stack).slice(0, 20_000) : null,
+    });
+}
+
+function toExecution(r: Record<string, unknown>): Execution {
+  return {
+    id: Number(r.id),
+    jobId: String(r.job_id),
+    status: r.status as ExecutionStatus,
+    scheduledFor: ms(r.scheduled_for),
+    startedAt: msOrNull(r.started_at),
+    finishedAt: msOrNull(r.finished_at),
+    durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+    error: (r.error as string | null) ?? null,
+    pid: r.pid === null ? null : Number(r.pid),
+    hostname: (r.hostname as string | null) ?? null,
+  };
+}
+
+export function executionJson(e: Execution) {
+  const iso = (v: number | null) => (v === null ? null : toIso(v));
+  return { ...e, scheduledFor: toIso(e.scheduledFor), startedAt: iso(e.startedAt), finishedAt: iso(e.finishedAt) };
+}
+
+/** Newest first. */
+export async function recentExecutions(db: Knex, { limit = 50, jobId }: { limit?: number; jobId?: string } = {}): Promise<Execution[]> {
+  const q = db('job_executions').orderBy('id', 'desc').limit(limit);
+  if (jobId) q.where({ job_id: jobId });
+  return (await q).map(toExecution);
+}
+
+export async function getExecution(db: Knex, id: number): Promise<Execution | undefined> {
+  const row = await db('job_executions').where({ id }).first();
+  return row ? toExecution(row) : undefined;
+}
