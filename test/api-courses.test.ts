@@ -1,0 +1,167 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { apiClient, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
+
+describe(`courses API on ${testDialect}`, () => {
+  let t: TestDatabase;
+  let server: TestServer;
+  let admin: ApiClient, teacher: ApiClient, otherTeacher: ApiClient, student: ApiClient, anonymous: ApiClient;
+  let teacherId: number, otherTeacherId: number, studentId: number;
+
+  before(async () => {
+    t = await createTestDatabase();
+    server = await startTestServer(t.db);
+    const a = await userWithToken(t.db, 'admin');
+    const te = await userWithToken(t.db, 'teacher');
+    const ot = await userWithToken(t.db, 'teacher');
+    const st = await userWithToken(t.db, 'student');
+    [teacherId, otherTeacherId, studentId] = [te.user.id, ot.user.id, st.user.id];
+    admin = apiClient(server.baseUrl, a.token);
+    teacher = apiClient(server.baseUrl, te.token);
+    otherTeacher = apiClient(server.baseUrl, ot.token);
+    student = apiClient(server.baseUrl, st.token);
+    anonymous = apiClient(server.baseUrl);
+  });
+
+  after(async () => {
+    await server.close();
+    await t.cleanup();
+  });
+
+  test('a teacher creates, reads, renames and deletes a course', async () => {
+    const created = await teacher.post('/api/courses', { title: 'Databases', code: 'DB-1', timezone: 'Europe/Berlin' });
+    assert.equal(created.status, 201);
+    assert.deepEqual(Object.keys(created.body).sort(), ['code', 'id', 'teacherId', 'timezone', 'title']);
+    assert.equal(created.body.teacherId, teacherId);
+    assert.equal(created.headers.get('location'), `/api/courses/${created.body.id}`);
+
+    const read = await teacher.get(`/api/courses/${created.body.id}`);
+    assert.deepEqual(read.body, created.body);
+
+    const renamed = await teacher.patch(`/api/courses/${created.body.id}`, { title: 'Databases II' });
+    assert.equal(renamed.status, 200);
+    assert.equal(renamed.body.title, 'Databases II');
+    assert.equal(renamed.body.timezone, 'Europe/Berlin');
+
+    assert.equal((await teacher.delete(`/api/courses/${created.body.id}`)).status, 204);
+    assert.equal((await teacher.get(`/api/courses/${created.body.id}`)).status, 404);
+  });
+
+  test('timezone defaults to UTC', async () => {
+    const res = await teacher.post('/api/courses', { title: 'Algebra', code: 'ALG-1' });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.timezone, 'UTC');
+  });
+
+  test('bad input gets a 400 naming the field, and nothing is stored', async () => {
+    const before = (await admin.get('/api/courses?limit=200')).body.items.length;
+    const missing = await teacher.post('/api/courses', { code: 'X-1' });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error.code, 'validation_failed');
+    assert.deepEqual(missing.body.error.details, [{ field: 'title', message: 'is required' }]);
+
+    const badZone = await teacher.post('/api/courses', { title: 'T', code: 'X-2', timezone: 'Mars/Olympus' });
+    assert.equal(badZone.status, 400);
+    assert.equal(badZone.body.error.details[0].field, 'timezone');
+
+    const notJson = await teacher.call('POST', '/api/courses', '{"title": ', { 'content-type': 'application/json' });
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.body.error.details[0].field, 'body');
+    assert.equal((await admin.get('/api/courses?limit=200')).body.items.length, before);
+  });
+
+  test('a duplicate course code is a 409 naming code', async () => {
+    assert.equal((await teacher.post('/api/courses', { title: 'A', code: 'DUP-1' })).status, 201);
+    const dup = await otherTeacher.post('/api/courses', { title: 'B', code: 'DUP-1' });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.details[0].field, 'code');
+  });
+
+  test('students cannot create courses; other teachers cannot see or change them', async () => {
+    assert.equal((await student.post('/api/courses', { title: 'S', code: 'S-1' })).status, 403);
+    const course = (await teacher.post('/api/courses', { title: 'Private', code: 'PRIV-1' })).body;
+    assert.equal((await otherTeacher.get(`/api/courses/${course.id}`)).status, 404);
+    assert.equal((await otherTeacher.patch(`/api/courses/${course.id}`, { title: 'Mine' })).status, 404);
+    assert.equal((await student.get(`/api/courses/${course.id}`)).status, 404);
+    assert.equal((await admin.get(`/api/courses/${course.id}`)).status, 200);
+  });
+
+  test('members: a student sees a course once added, and cannot manage it', async () => {
+    const course = (await teacher.post('/api/courses', { title: 'Members', code: 'MEM-1' })).body;
+    const added = await teacher.post(`/api/courses/${course.id}/members`, { userId: studentId });
+    assert.equal(added.status, 201);
+    assert.equal(added.body.userId, studentId);
+    assert.equal((await teacher.post(`/api/courses/${course.id}/members`, { userId: studentId })).status, 201, 'adding twice is harmless');
+    assert.deepEqual((await teacher.get(`/api/courses/${course.id}/members`)).body.items.map((m: { userId: number }) => m.userId), [studentId]);
+
+    assert.equal((await student.get(`/api/courses/${course.id}`)).status, 200);
+    assert.ok((await student.get('/api/courses')).body.items.some((c: { id: number }) => c.id === course.id));
+    assert.equal((await student.patch(`/api/courses/${course.id}`, { title: 'Hacked' })).status, 403);
+    assert.equal((await student.delete(`/api/courses/${course.id}`)).status, 403);
+    assert.equal((await student.get(`/api/courses/${course.id}/members`)).status, 403);
+
+    const unknownUser = await teacher.post(`/api/courses/${course.id}/members`, { userId: 999999 });
+    assert.equal(unknownUser.status, 400);
+    assert.equal(unknownUser.body.error.details[0].field, 'userId');
+
+    assert.equal((await teacher.delete(`/api/courses/${course.id}/members/${studentId}`)).status, 204);
+    assert.equal((await student.get(`/api/courses/${course.id}`)).status, 404);
+  });
+
+  test('only an admin assigns a course to another teacher', async () => {
+    assert.equal((await teacher.post('/api/courses', { title: 'T', code: 'OWN-1', teacherId: otherTeacherId })).status, 403);
+    const res = await admin.post('/api/courses', { title: 'T', code: 'OWN-2', teacherId: otherTeacherId });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.teacherId, otherTeacherId);
+    const notATeacher = await admin.post('/api/courses', { title: 'T', code: 'OWN-3', teacherId: studentId });
+    assert.equal(notATeacher.status, 400);
+    assert.equal(notATeacher.body.error.details[0].field, 'teacherId');
+  });
+
+  test('the course list is paged with a cursor', async () => {
+    for (let i = 0; i < 5; i++) await otherTeacher.post('/api/courses', { title: `Paged ${i}`, code: `PAGE-${i}` });
+    const first = await otherTeacher.get('/api/courses?limit=2');
+    assert.equal(first.body.items.length, 2);
+    assert.equal(typeof first.body.nextCursor, 'string');
+    const seen = [...first.body.items];
+    let cursor = first.body.nextCursor;
+    while (cursor) {
+      const page = await otherTeacher.get(`/api/courses?limit=2&cursor=${cursor}`);
+      seen.push(...page.body.items);
+      cursor = page.body.nextCursor;
+    }
+    const ids = seen.map((c: { id: number }) => c.id);
+    assert.equal(new Set(ids).size, ids.length, 'no course twice');
+    assert.ok(seen.filter((c: { code: string }) => c.code.startsWith('PAGE-')).length === 5);
+    const bad = await otherTeacher.get('/api/courses?limit=0');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.details[0].field, 'limit');
+  });
+
+  test('credentials: none is 401, a bad token is 401, an unknown id is 404, a bad id is 400', async () => {
+    const none = await anonymous.get('/api/courses');
+    assert.equal(none.status, 401);
+    assert.equal(none.body.error.code, 'unauthorized');
+    assert.equal((await apiClient(server.baseUrl, 'cw_not-a-token').get('/api/courses')).status, 401);
+    assert.equal((await anonymous.call('GET', '/api/courses', undefined, { authorization: 'Basic abc' })).status, 401);
+    assert.equal((await admin.get('/api/courses/999999')).status, 404);
+    const badId = await admin.get('/api/courses/abc');
+    assert.equal(badId.status, 400);
+    assert.equal(badId.body.error.details[0].field, 'id');
+  });
+
+  test('a body over the limit is a 413', async () => {
+    const res = await teacher.post('/api/courses', { title: 'x'.repeat(200 * 1024), code: 'BIG' });
+    assert.equal(res.status, 413);
+    assert.equal(res.body.error.code, 'payload_too_large');
+  });
+
+  test('GET /api/me tells who the token belongs to', async () => {
+    const me = await student.get('/api/me');
+    assert.equal(me.status, 200);
+    assert.equal(me.body.id, studentId);
+    assert.equal(me.body.role, 'student');
+    assert.equal(me.body.password_hash, undefined);
+  });
+});
