@@ -1,0 +1,122 @@
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { advanceStageStatuses, nextStageBoundary } from '../src/domain/stage-lifecycle.js';
+import { dbNowMs } from '../src/db/clock.js';
+import { DAY, HOUR } from '../src/time.js';
+
+const run = promisify(execFile);
+
+describe(`stage lifecycle sweep on ${testDialect}`, () => {
+  let t: TestDatabase;
+  let courseId: number;
+
+  before(async () => {
+    t = await createTestDatabase();
+    const [teacherId] = await t.db('users').insert({ email: 't@example.test', name: '', password_hash: 'x', role: 'teacher', created_at: 0 });
+    [courseId] = await t.db('courses').insert({ title: 'C', code: 'C-1', timezone: 'UTC', teacher_id: teacherId, created_at: 0, updated_at: 0 });
+  });
+  after(() => t.cleanup());
+  beforeEach(async () => {
+    await t.db('stage_transitions').delete();
+    await t.db('stages').delete();
+  });
+
+  async function insertStages(rows: Array<{ start: number; end: number; status?: string }>): Promise<void> {
+    const chunk = 500;
+    for (let i = 0; i < rows.length; i += chunk) {
+      await t.db('stages').insert(
+        rows.slice(i, i + chunk).map((r, j) => ({
+          course_id: courseId,
+          name: `s${i + j}`,
+          description: '',
+          start_date: r.start,
+          end_date: r.end,
+          status: r.status ?? 'pending',
+          created_at: 0,
+          updated_at: 0,
+        })),
+      );
+    }
+  }
+
+  async function history(): Promise<Map<number, string[]>> {
+    const rows = await t.db('stage_transitions').orderBy('id');
+    const byStage = new Map<number, string[]>();
+    for (const r of rows) byStage.set(Number(r.stage_id), [...(byStage.get(Number(r.stage_id)) ?? []), `${r.from_status}->${r.to_status}:${r.cause}`]);
+    return byStage;
+  }
+
+  test('moves due stages by the database clock and records every step once', async () => {
+    const now = await dbNowMs(t.db);
+    await insertStages([
+      { start: now + DAY, end: now + 2 * DAY }, // stays pending
+      { start: now - HOUR, end: now + HOUR }, // opens
+      { start: now - 2 * DAY, end: now - DAY }, // whole window passed while down
+      { start: now - 2 * DAY, end: now - DAY, status: 'active' }, // closes
+      { start: now - 2 * DAY, end: now + DAY, status: 'active' }, // stays active
+    ]);
+    const result = await advanceStageStatuses(t.db, 'startup');
+    assert.equal(result.activated, 1);
+    assert.equal(result.completed, 2);
+
+    const stages = await t.db('stages').orderBy('id');
+    assert.deepEqual(stages.map((s) => s.status), ['pending', 'active', 'completed', 'completed', 'active']);
+    const h = await history();
+    const ids = stages.map((s) => Number(s.id));
+    assert.equal(h.get(ids[0]), undefined);
+    assert.deepEqual(h.get(ids[1]), ['pending->active:startup']);
+    assert.deepEqual(h.get(ids[2]), ['pending->active:startup', 'active->completed:startup']);
+    assert.deepEqual(h.get(ids[3]), ['active->completed:startup']);
+    assert.equal(h.get(ids[4]), undefined);
+
+    const again = await advanceStageStatuses(t.db, 'sweep');
+    assert.deepEqual([again.activated, again.completed], [0, 0], 'a second sweep finds nothing');
+  });
+
+  test('the start instant itself opens a stage and the end instant closes it', async () => {
+    const now = await dbNowMs(t.db);
+    await insertStages([{ start: now - 5, end: now + HOUR }, { start: now - HOUR, end: now - 5, status: 'active' }]);
+    await advanceStageStatuses(t.db, 'timer');
+    assert.deepEqual((await t.db('stages').orderBy('id')).map((s) => s.status), ['active', 'completed']);
+  });
+
+  test('next boundary is the earliest pending start or unfinished end, past ones included', async () => {
+    assert.equal(await nextStageBoundary(t.db), null);
+    const now = await dbNowMs(t.db);
+    await insertStages([
+      { start: now + 5 * HOUR, end: now + 9 * HOUR },
+      { start: now - DAY, end: now + 3 * HOUR, status: 'active' },
+      { start: now - 3 * DAY, end: now - 2 * DAY, status: 'completed' },
+    ]);
+    assert.equal(await nextStageBoundary(t.db), now + 3 * HOUR);
+    await insertStages([{ start: now - 10, end: now + DAY }]);
+    assert.equal(await nextStageBoundary(t.db), now - 10, 'an overdue start is returned so the caller fires at once');
+  });
+
+  test('two processes sweeping at once record each transition exactly once', { timeout: 120_000 }, async () => {
+    const now = await dbNowMs(t.db);
+    const rows = [];
+    for (let i = 0; i < 3000; i++) {
+      rows.push(i % 3 === 0 ? { start: now - DAY, end: now - HOUR } : { start: now - HOUR - i, end: now + DAY });
+    }
+    await insertStages(rows);
+    const startAt = Date.now() + 1500;
+    const sweepers = [0, 1].map(() =>
+      run(process.execPath, ['--import', 'tsx', 'test/fixtures/sweep-process.ts', t.url, String(startAt), '3'], { timeout: 90_000 }),
+    );
+    const outputs = (await Promise.all(sweepers)).map((r) => JSON.parse(r.stdout.trim()));
+    const activated = outputs.reduce((n, o) => n + o.activated, 0);
+    const completed = outputs.reduce((n, o) => n + o.completed, 0);
+    assert.equal(activated, 2000);
+    assert.equal(completed, 1000);
+
+    const counts = await t.db('stage_transitions').select('from_status', 'to_status').count({ n: '*' }).groupBy('from_status', 'to_status');
+    const byKind = Object.fromEntries(counts.map((c) => [`${c.from_status}->${c.to_status}`, Number(c.n)]));
+    assert.deepEqual(byKind, { 'pending->active': 3000, 'active->completed': 1000 });
+    const dupes = await t.db('stage_transitions').select('stage_id', 'to_status').count({ n: '*' }).groupBy('stage_id', 'to_status').having(t.db.raw('count(*) > 1'));
+    assert.equal(dupes.length, 0, 'no stage has a transition twice');
+  });
+});
