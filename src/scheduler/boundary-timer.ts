@@ -1,0 +1,113 @@
+// Keeps one node-schedule one-shot armed at the earliest stage boundary still
+// to come, so a stage opens and closes within moments of its dates instead of
+// at the next minute's sweep. After each fire, and whenever it is poked (a
+// stage was created, edited or deleted somewhere), it asks again what comes
+// next. Runs only in the leader.
+import schedule from 'node-schedule';
+import type { Logger } from '../log.js';
+
+export interface BoundaryTimerDeps {
+  /** The earliest boundary (epoch ms) still to cross, possibly past; null if none. */
+  findNext(): Promise<number | null>;
+  /** Moves the stages due at `boundary`; resolves when done. */
+  fire(boundary: number): Promise<void>;
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * When a fire changed nothing (the database clock is a little behind ours, or
+ * the fire failed), the same boundary is due again at once: wait before trying
+ * again instead of spinning, longer each time it happens in a row.
+ */
+const NO_PROGRESS_RETRY_MS = 100;
+const NO_PROGRESS_RETRY_MAX_MS = 5000;
+
+export class BoundaryTimer {
+  private job: schedule.Job | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private armedFor: number | null = null;
+  private lastFired: number | null = null;
+  private stalledFires = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: BoundaryTimerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The instant the timer is armed for, if any (for status pages). */
+  get nextRunAt(): number | null {
+    return this.armedFor;
+  }
+
+  start(): Promise<void> {
+    return this.rearm();
+  }
+
+  /** Something changed: look again for the next boundary. Safe to call often. */
+  poke(): void {
+    void this.rearm();
+  }
+
+  /** Cancels the timer and waits for a fire in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancel();
+    await this.chain;
+  }
+
+  // Arming and firing are queued one after another, so a poke during a fire
+  // re-arms after it, and two arms never leave two timers behind.
+  private rearm(): Promise<void> {
+    this.chain = this.chain.then(() => this.arm()).catch((err) => this.deps.log.error({ err }, 'stage boundary timer: arming failed'));
+    return this.chain;
+  }
+
+  private async arm(): Promise<void> {
+    if (this.stopped) return;
+    this.cancel();
+    const next = await this.deps.findNext();
+    if (this.stopped || next === null) return;
+
+    if (this.lastFired !== null && next <= this.lastFired && next <= this.now()) {
+      const delay = Math.min(NO_PROGRESS_RETRY_MS * 2 ** this.stalledFires++, NO_PROGRESS_RETRY_MAX_MS);
+      this.armedFor = next;
+      this.retry = setTimeout(() => this.fireNow(next), delay);
+      return;
+    }
+    this.stalledFires = 0;
+    this.armedFor = next;
+    // scheduleJob returns null, silently, for a date already past.
+    const job = next > this.now() ? schedule.scheduleJob(new Date(next), () => this.fireNow(next)) : null;
+    if (job) {
+      job.on('error', (err) => this.deps.log.error({ err }, 'stage boundary timer: job error'));
+      this.job = job;
+    } else {
+      this.retry = setTimeout(() => this.fireNow(next), 0);
+    }
+  }
+
+  private fireNow(boundary: number): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (this.stopped) return;
+        this.job = null;
+        this.retry = null;
+        this.lastFired = boundary;
+        await this.deps.fire(boundary);
+      })
+      .catch((err) => this.deps.log.error({ err, boundary: new Date(boundary).toISOString() }, 'stage boundary timer: fire failed'))
+      .then(() => this.arm())
+      .catch((err) => this.deps.log.error({ err }, 'stage boundary timer: arming failed'));
+  }
+
+  private cancel(): void {
+    this.job?.cancel();
+    this.job = null;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    this.armedFor = null;
+  }
+}
