@@ -1,0 +1,106 @@
+// The built CLI, run as a real process against a fresh database.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createEmptyDatabase, testDialect } from './helpers/database.js';
+import { connect } from '../src/db/connect.js';
+import { userForApiToken } from '../src/auth/tokens.js';
+
+const exec = promisify(execFile);
+let url: string;
+let drop: () => Promise<void>;
+let dataDir: string;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['dist/cli.js', ...args], {
+      env: { ...process.env, DATABASE_URL: url, DATA_DIR: dataDir, SCHEDULER_LOCK_FILE: path.join(dataDir, 'scheduler.lock') },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+before(async () => {
+  ({ url, drop } = await createEmptyDatabase());
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coursework-cli-'));
+});
+after(async () => {
+  await drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test(`migrate, users:create, tokens:create on ${testDialect}`, async () => {
+  const first = await cli('migrate');
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /Ran \d+ migration\(s\)/);
+  assert.match((await cli('migrate')).stdout, /up to date/);
+
+  const created = await cli('users:create', '--email', 'Ada@Example.com', '--password', 'correct-horse', '--role', 'teacher');
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^\d+\n$/);
+
+  const token = await cli('tokens:create', '--email', 'ada@example.com');
+  assert.equal(token.code, 0, token.stderr);
+  const lines = token.stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, 'the token alone, on one line');
+
+  const db = connect(url);
+  try {
+    const user = await userForApiToken(db, lines[0]);
+    assert.equal(user?.email, 'ada@example.com');
+    assert.equal(user?.id, Number(created.stdout));
+    const stored = await db('api_tokens').first('token_hash');
+    assert.notEqual(stored.token_hash, lines[0], 'only a hash is stored');
+    const userRow = await db('users').first('password_hash');
+    assert.match(userRow.password_hash, /^\$argon2id\$/);
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('bad usage exits 2 and names the problem; failures exit 1', async () => {
+  const unknown = await cli('frobnicate');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Unknown command "frobnicate"/);
+
+  const missing = await cli('users:create', '--email', 'x@example.com', '--role', 'admin');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /Missing --password/);
+
+  const short = await cli('users:create', '--email', 'x@example.com', '--password', 'short', '--role', 'admin');
+  assert.equal(short.code, 2);
+  assert.match(short.stderr, /password: must be at least 8 characters/);
+
+  const badRole = await cli('users:create', '--email', 'x@example.com', '--password', 'long-enough', '--role', 'janitor');
+  assert.equal(badRole.code, 2);
+  assert.match(badRole.stderr, /role/);
+
+  const duplicate = await cli('users:create', '--email', 'ada@example.com', '--password', 'long-enough', '--role', 'student');
+  assert.equal(duplicate.code, 1);
+  assert.match(duplicate.stderr, /already exists/);
+
+  const nobody = await cli('tokens:create', '--email', 'nobody@example.com');
+  assert.equal(nobody.code, 1);
+  assert.match(nobody.stderr, /No user with email/);
+});
+
+test('seed:demo creates the demo course once', async () => {
+  const seeded = await cli('seed:demo');
+  assert.equal(seeded.code, 0, seeded.stderr);
+  assert.match(seeded.stdout, /Created demo course DEMO-101 with 3 stages/);
+  assert.match((await cli('seed:demo')).stdout, /already exists/);
+  const db = connect(url);
+  try {
+    const statuses = (await db('stages').orderBy('start_date')).map((s) => s.status);
+    assert.deepEqual(statuses, ['completed', 'active', 'pending']);
+  } finally {
+    await db.destroy();
+  }
+});

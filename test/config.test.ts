@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, ConfigError } from '../src/config.js';
+
+test('defaults follow the contract', () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 3000);
+  assert.equal(c.host, '0.0.0.0');
+  assert.equal(c.databaseUrl, 'sqlite:./data/coursework.sqlite');
+  assert.equal(c.leaderElection, 'lockfile');
+  assert.equal(c.schedulerLockFile, '/tmp/coursework-scheduler.lock');
+  assert.equal(c.schedulerLockStaleMs, 10_000);
+  assert.equal(c.schedulerRetryMs, 5_000);
+  assert.equal(c.leaderLeaseMs, 15_000);
+  assert.equal(c.schedulerEnabled, true);
+  assert.equal(c.stageSweepCron, '* * * * *');
+  assert.equal(c.executionRetentionDays, 7);
+  assert.equal(c.shutdownTimeoutMs, 10_000);
+  assert.equal(c.logLevel, 'info');
+  assert.ok(c.webConcurrency >= 1);
+});
+
+test('values are parsed', () => {
+  const c = loadConfig({ PORT: '8080', WEB_CONCURRENCY: '4', SCHEDULER_ENABLED: 'false', LEADER_ELECTION: 'db', DATABASE_URL: 'mysql://u:p@h:3306/d', STAGE_SWEEP_CRON: '*/10 * * * * *' });
+  assert.equal(c.port, 8080);
+  assert.equal(c.webConcurrency, 4);
+  assert.equal(c.schedulerEnabled, false);
+  assert.equal(c.leaderElection, 'db');
+  assert.equal(c.databaseUrl, 'mysql://u:p@h:3306/d');
+  assert.equal(c.stageSweepCron, '*/10 * * * * *');
+});
+
+test('a bad value fails with the variable name in the message', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ SCHEDULER_LOCK_STALE_MS: 'abc' }, /Expected SCHEDULER_LOCK_STALE_MS to be a whole number of ms, got "abc"/],
+    [{ SCHEDULER_LOCK_STALE_MS: '500' }, /SCHEDULER_LOCK_STALE_MS to be at least 2000/],
+    [{ PORT: '-1' }, /PORT/],
+    [{ WEB_CONCURRENCY: '0' }, /WEB_CONCURRENCY to be at least 1/],
+    [{ SCHEDULER_ENABLED: 'maybe' }, /SCHEDULER_ENABLED to be true or false/],
+    [{ LEADER_ELECTION: 'zookeeper' }, /LEADER_ELECTION to be one of lockfile, db/],
+    [{ DATABASE_URL: 'postgres://x' }, /DATABASE_URL/],
+    [{ STAGE_SWEEP_CRON: 'every minute' }, /STAGE_SWEEP_CRON/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test((err as Error).message), JSON.stringify(env));
+  }
+});
