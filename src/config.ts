@@ -1,9 +1,18 @@
 // The one place that reads process.env. Every value is validated here so a
 // typo fails at start with the variable's name, not later inside a timer.
 import os from 'node:os';
+import { IANAZone } from 'luxon';
 import { SECOND } from './time.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
+
+/**
+ * What this process is. Only a `worker` (forked by the cluster primary,
+ * which sets COURSEWORK_ROLE for it) may take the scheduler lock; the CLI,
+ * the knex CLI and anything else run as `tool` and never schedule, whatever
+ * their argv says.
+ */
+export type ProcessRole = 'worker' | 'tool';
 
 export interface Config {
   port: number;
@@ -22,6 +31,9 @@ export interface Config {
   sessionSecret: string | undefined;
   logLevel: string;
   alertWebhookUrl: string | undefined;
+  /** IANA zone for daily jobs such as the 02:00 cleanup. */
+  appTimezone: string;
+  processRole: ProcessRole;
   /** Folder for the SQLite file, generated secrets, pid file and daemon log. */
   dataDir: string;
 }
@@ -82,6 +94,12 @@ function cronSpec(env: Env, name: string, fallback: string): string {
   return raw;
 }
 
+function zone(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name, fallback);
+  if (!IANAZone.isValidZone(raw)) throw new ConfigError(`Expected ${name} to be an IANA time zone such as Europe/Berlin, got "${raw}"`);
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -104,5 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     alertWebhookUrl: env.ALERT_WEBHOOK_URL?.trim() || undefined,
     dataDir: text(env, 'DATA_DIR', './data'),
+    appTimezone: zone(env, 'APP_TIMEZONE', 'UTC'),
+    processRole: oneOf(env, 'COURSEWORK_ROLE', ['worker', 'tool'] as const, 'tool'),
   };
 }

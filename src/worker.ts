@@ -1,37 +1,135 @@
-// Composition root of an HTTP worker: config, logger, database, app, server,
-// started in that order and released in reverse.
+// Composition root of an HTTP worker: database, app and server, then (only
+// in a cluster worker with the scheduler enabled) the bid for leadership.
+// Stopped in reverse: leadership (jobs finish, lock released) beside the
+// server's drain, then the database.
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
+import { Router } from 'express';
 import type { Knex } from 'knex';
-import { loadConfig, type Config } from './config.js';
-import { createLogger, type Logger } from './log.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
 import { connect } from './db/connect.js';
 import { createApp } from './http/app.js';
 import { loadSessionSecret } from './secrets.js';
+import { jobDefinitions } from './jobs/registry.js';
+import { createAlerter } from './scheduler/alerts.js';
+import { createElection, describeLock } from './scheduler/create-election.js';
+import { Leadership } from './scheduler/leadership.js';
+import { JobBusyError, Scheduler, UnknownJobError } from './scheduler/scheduler.js';
+import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
+import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
+import type { RunJobResult } from './cluster/messages.js';
+import { countRequests, enableWorkerMetrics, localMetrics, trackLeadership } from './cluster/metrics.js';
+import { SECOND } from './time.js';
 
 export interface RunningWorker {
   server: Server;
   db: Knex;
-  log: Logger;
   stop(): Promise<void>;
 }
 
-export async function startWorker(config: Config = loadConfig(), log: Logger = createLogger(config.logLevel)): Promise<RunningWorker> {
+/**
+ * The explicit role check: only a process the cluster primary forked as a
+ * worker may lead. The CLI, the knex CLI and scripts are never workers.
+ */
+export function mayRunScheduler(config: Config): boolean {
+  return config.schedulerEnabled && config.processRole === 'worker' && cluster.isWorker;
+}
+
+export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
+  enableWorkerMetrics();
   const db = connect(config.databaseUrl);
-  const app = createApp({ db, log, sessionSecret: loadSessionSecret(config) });
+  const jobs = jobDefinitions(config);
+  const election = createElection(config, cluster.worker?.id ?? null);
+  const leadership = mayRunScheduler(config)
+    ? new Leadership({
+        election,
+        log,
+        retryMs: config.schedulerRetryMs,
+        lockDescription: describeLock(config),
+        createDuty: () => new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log, webhookUrl: config.alertWebhookUrl }) }),
+      })
+    : null;
+
+  onPrimaryMessage(async (message) => {
+    if (message.type === 'stages-changed') leadership?.current?.stageChanged();
+    if (message.type === 'run-job') {
+      const scheduler = leadership?.current;
+      if (!scheduler) return; // only the leader answers
+      sendToPrimary({ type: 'run-job-result', requestId: message.requestId, result: await runOnLeader(scheduler, message.jobId, log) });
+    }
+    if (message.type === 'shutdown') void stopAndExit('shutdown message');
+  });
+
+  const schedulerPort: SchedulerPort = {
+    jobIds: jobs.map((j) => j.id),
+    leadership: () => election.currentOwner(),
+    runJob: async (jobId) => (await askPrimary<'run-job-result'>({ type: 'run-job', jobId }, 10 * SECOND)).result,
+  };
+
+  const metricsRoute = Router().get('/metrics', async (_req, res) => {
+    const metrics = inCluster() ? await askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : await localMetrics();
+    if ('error' in metrics && metrics.error) throw new Error(`metrics: ${metrics.error}`);
+    res.type(metrics.contentType).send(metrics.body);
+  });
+
+  const app = createApp({
+    db,
+    log,
+    sessionSecret: loadSessionSecret(config),
+    stageEvents: { changed: () => (inCluster() ? sendToPrimary({ type: 'stages-changed' }) : leadership?.current?.stageChanged()) },
+    extraRoutes: [countRequests, metricsRoute, schedulerApiRoutes({ db, scheduler: schedulerPort })],
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
   log.info({ port: config.port, host: config.host }, 'worker listening');
+  if (leadership) {
+    void leadership.start();
+    trackLeadership(() => leadership.current !== null);
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      // Stop accepting, let in-flight requests finish, then drop idle keep-alives.
+      // Stop accepting, let in-flight requests finish, drop idle keep-alives;
+      // meanwhile the leader lets its running job finish and frees the lock.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await closed;
+      const results = await Promise.allSettled([closed, leadership?.stop(config.shutdownTimeoutMs)]);
       await db.destroy();
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
     })());
-  return { server, db, log, stop };
+
+  async function stopAndExit(why: string): Promise<void> {
+    log.info({ why }, 'worker stopping');
+    // A request still open when the grace period ends does not hold us up.
+    setTimeout(() => {
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs).unref();
+    try {
+      await stop();
+      log.info('worker stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'worker stop failed');
+      process.exit(1);
+    }
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stopAndExit(signal));
+
+  return { server, db, stop };
+}
+
+async function runOnLeader(scheduler: Scheduler, jobId: string, log: Logger): Promise<RunJobResult> {
+  try {
+    const { executionId } = await scheduler.runNow(jobId);
+    return { ok: true, executionId };
+  } catch (err) {
+    if (err instanceof UnknownJobError) return { ok: false, code: 'unknown_job', message: err.message };
+    if (err instanceof JobBusyError) return { ok: false, code: 'job_running', message: err.message };
+    log.error({ err, jobId }, 'run-now failed');
+    return { ok: false, code: 'failed', message: (err as Error).message };
+  }
 }

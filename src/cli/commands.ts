@@ -6,6 +6,9 @@ import { countUsers, createUser, findUserByEmail } from '../domain/users.js';
 import { dialectOf } from '../db/connect.js';
 import { createApiToken } from '../auth/tokens.js';
 import { seedDemo } from './seed-demo.js';
+import { clearStaleLock, readLockState } from '../scheduler/lockfile-election.js';
+import { createElection } from '../scheduler/create-election.js';
+import { schedulerStatus } from '../scheduler/status.js';
 import { email, parseInput, password, role, z } from '../validation.js';
 
 export class UsageError extends Error {}
@@ -93,6 +96,35 @@ export const commands: Record<string, Command> = {
         return;
       }
       out(`No users yet. Create the first admin, then sign in at ${url}:\n  npm run cli -- users:create --email you@example.com --password '...' --role admin`);
+    },
+  },
+
+  'lock:status': {
+    usage: '',
+    summary: 'the scheduler lock: held, stale or free, and its owner (JSON)',
+    async run({ config, out }) {
+      const { state, owner } = readLockState(config.schedulerLockFile, config.schedulerLockStaleMs);
+      out(JSON.stringify({ path: config.schedulerLockFile, state, owner: state === 'free' ? null : owner }));
+    },
+  },
+
+  'lock:clear-stale': {
+    usage: '',
+    summary: 'remove the scheduler lock if it is stale (start.sh runs this before the cluster)',
+    async run({ config, out }) {
+      const { state, owner } = clearStaleLock(config.schedulerLockFile, config.schedulerLockStaleMs);
+      if (state === 'stale') out(`Removed a stale scheduler lock left by pid ${owner?.pid ?? 'unknown'} on ${owner?.hostname ?? 'an unknown host'}`);
+      if (state === 'held') out(`Scheduler lock is held by live pid ${owner?.pid} on ${owner?.hostname}; leaving it`);
+    },
+  },
+
+  'scheduler:status': {
+    usage: '',
+    summary: 'the leader, the jobs and recent executions (JSON)',
+    async run({ db, config, out }) {
+      // Reading who leads never takes part in the election.
+      const leadership = await createElection(config, null).currentOwner();
+      out(JSON.stringify(await schedulerStatus(db, leadership), null, 2));
     },
   },
 };

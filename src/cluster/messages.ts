@@ -1,0 +1,29 @@
+// What the primary and its workers say to each other over cluster IPC. The
+// primary only relays: it serves no HTTP and runs no job.
+
+/** Worker -> primary. */
+export type WorkerMessage =
+  /** A stage was created, edited or deleted: the leader should re-arm its timer. */
+  | { type: 'stages-changed' }
+  /** Ask the leader, whichever worker it is, to run a job now. */
+  | { type: 'run-job'; requestId: string; jobId: string }
+  /** The leader's answer to a run-job request. */
+  | { type: 'run-job-result'; requestId: string; result: RunJobResult }
+  /** Ask the primary for the whole cluster's metrics. */
+  | { type: 'metrics'; requestId: string };
+
+/** Primary -> worker. */
+export type PrimaryMessage =
+  | { type: 'stages-changed' }
+  | { type: 'run-job'; requestId: string; jobId: string }
+  | { type: 'run-job-result'; requestId: string; result: RunJobResult }
+  | { type: 'metrics-result'; requestId: string; contentType: string; body: string; error?: string }
+  | { type: 'shutdown' };
+
+export type RunJobResult =
+  | { ok: true; executionId: number }
+  | { ok: false; code: 'unknown_job' | 'job_running' | 'no_leader' | 'failed'; message: string };
+
+export function isMessage<T extends { type: string }>(value: unknown): value is T {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}

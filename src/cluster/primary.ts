@@ -1,0 +1,133 @@
+// The cluster primary: forks WEB_CONCURRENCY workers, re-forks one that dies
+// (backing off when they die young, so a crash loop does not spin the CPU),
+// relays messages between workers, and on SIGTERM/SIGINT drains them all.
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { SECOND } from '../time.js';
+import { isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
+import { clusterMetrics } from './metrics.js';
+
+/** A worker that lived shorter than this counts as a crash for the backoff. */
+const YOUNG_DEATH_MS = 10 * SECOND;
+const FIRST_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 30 * SECOND;
+/** How long a run-job request waits for a leader to answer. */
+const RUN_JOB_TIMEOUT_MS = 5 * SECOND;
+
+export function runPrimary(config: Config, log: Logger): Promise<number> {
+  const bornAt = new Map<number, number>();
+  const pendingRunJobs = new Map<string, { from: Worker; timer: NodeJS.Timeout }>();
+  let youngDeaths = 0;
+  let shuttingDown = false;
+  let refork: NodeJS.Timeout | null = null;
+  let wanted = config.webConcurrency;
+
+  const fork = () => {
+    const worker = cluster.fork({ COURSEWORK_ROLE: 'worker' });
+    bornAt.set(worker.id, Date.now());
+    worker.on('message', (message: unknown) => onMessage(worker, message));
+  };
+
+  const send = (worker: Worker, message: PrimaryMessage) => {
+    if (worker.isConnected()) worker.send(message);
+  };
+  const broadcast = (message: PrimaryMessage, except?: Worker) => {
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== except) send(worker, message);
+  };
+
+  function onMessage(from: Worker, message: unknown): void {
+    if (!isMessage<WorkerMessage>(message)) return;
+    switch (message.type) {
+      case 'stages-changed':
+        broadcast(message);
+        break;
+      case 'run-job': {
+        // Every worker hears it; only the leader answers.
+        const timer = setTimeout(() => {
+          pendingRunJobs.delete(message.requestId);
+          send(from, { type: 'run-job-result', requestId: message.requestId, result: { ok: false, code: 'no_leader', message: 'No scheduler leader answered' } });
+        }, RUN_JOB_TIMEOUT_MS);
+        pendingRunJobs.set(message.requestId, { from, timer });
+        broadcast(message);
+        break;
+      }
+      case 'run-job-result': {
+        const pending = pendingRunJobs.get(message.requestId);
+        if (!pending) return;
+        pendingRunJobs.delete(message.requestId);
+        clearTimeout(pending.timer);
+        send(pending.from, message);
+        break;
+      }
+      case 'metrics':
+        clusterMetrics().then(
+          (m) => send(from, { type: 'metrics-result', requestId: message.requestId, ...m }),
+          (err: Error) => send(from, { type: 'metrics-result', requestId: message.requestId, contentType: 'text/plain', body: '', error: err.message }),
+        );
+        break;
+    }
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    const lived = Date.now() - (bornAt.get(worker.id) ?? Date.now());
+    bornAt.delete(worker.id);
+    if (shuttingDown) {
+      log.info({ workerPid: worker.process.pid, code, signal }, 'worker stopped');
+      return;
+    }
+    log.error({ workerPid: worker.process.pid, code, signal, livedMs: lived }, 'worker died; forking a new one');
+    youngDeaths = lived < YOUNG_DEATH_MS ? youngDeaths + 1 : 0;
+    const delay = youngDeaths === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (youngDeaths - 1), MAX_BACKOFF_MS);
+    if (delay > 0) log.warn({ delayMs: delay, youngDeaths }, 'workers keep dying young; backing off before forking');
+    // One timer serves every death in a burst; it restores the full count.
+    refork ??= setTimeout(() => {
+      refork = null;
+      if (shuttingDown) return;
+      const missing = wanted - Object.keys(cluster.workers ?? {}).length;
+      for (let i = 0; i < missing; i++) fork();
+    }, delay);
+  });
+
+  log.info({ workers: wanted }, 'primary starting workers');
+  for (let i = 0; i < wanted; i++) fork();
+
+  return new Promise((resolve) => {
+    const shutdown = (signal: string) => {
+      if (shuttingDown) {
+        log.warn({ signal }, 'second signal: forcing workers down');
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        return;
+      }
+      shuttingDown = true;
+      wanted = 0;
+      if (refork) clearTimeout(refork);
+      log.info({ signal }, 'primary draining workers');
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => Boolean(w));
+      let failed = 0;
+      const exits = workers.map(
+        (worker) =>
+          new Promise<void>((done) => {
+            worker.once('exit', (code, sig) => {
+              if (code !== 0 || sig) failed += 1;
+              done();
+            });
+            send(worker, { type: 'shutdown' });
+          }),
+      );
+      // Workers bound their own drain by SHUTDOWN_TIMEOUT_MS; this is the backstop.
+      const force = setTimeout(() => {
+        log.error('workers did not stop in time; killing them');
+        for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGKILL');
+      }, config.shutdownTimeoutMs + 5 * SECOND);
+      force.unref();
+      void Promise.all(exits).then(() => {
+        clearTimeout(force);
+        log.info({ failed }, 'primary stopped');
+        resolve(failed === 0 ? 0 : 1);
+      });
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
+}

@@ -1,0 +1,44 @@
+// The scheduler_jobs table: what the leader knows about each job, kept so
+// any worker, the CLI and the next leader can read it.
+import type { Knex } from 'knex';
+import { msOrNull } from '../db/rows.js';
+import type { JobDefinition } from '../jobs/registry.js';
+
+export interface StoredJob {
+  id: string;
+  name: string;
+  trigger: string;
+  nextRunAt: number | null;
+  lastRunAt: number | null;
+  lastStatus: string | null;
+  paused: boolean;
+}
+
+export async function listStoredJobs(db: Knex): Promise<StoredJob[]> {
+  const rows = await db('scheduler_jobs').orderBy('id');
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    trigger: r.trigger,
+    nextRunAt: msOrNull(r.next_run_at),
+    lastRunAt: msOrNull(r.last_run_at),
+    lastStatus: r.last_status ?? null,
+    paused: Boolean(r.paused),
+  }));
+}
+
+export function describeTrigger(job: JobDefinition): string {
+  return `cron ${job.cron} (${job.timezone})`;
+}
+
+/** Inserts or refreshes a job's row; run by a leader at start. */
+export async function upsertJob(db: Knex, job: JobDefinition, nextRunAt: number | null, now = Date.now()): Promise<void> {
+  await db('scheduler_jobs')
+    .insert({ id: job.id, name: job.name, trigger: describeTrigger(job), next_run_at: nextRunAt, paused: false, updated_at: now })
+    .onConflict('id')
+    .merge(['name', 'trigger', 'next_run_at', 'updated_at']);
+}
+
+export async function recordJobRun(db: Knex, jobId: string, run: { lastRunAt: number; lastStatus: string; nextRunAt: number | null }, now = Date.now()): Promise<void> {
+  await db('scheduler_jobs').where({ id: jobId }).update({ last_run_at: run.lastRunAt, last_status: run.lastStatus, next_run_at: run.nextRunAt, updated_at: now });
+}

@@ -1,0 +1,122 @@
+// Leader election on one host: proper-lockfile's `<file>.lock` directory is
+// the lock (its mtime refreshed by the holder, taken over by anyone once it
+// is older than `staleMs`), and `<file>` itself names the owner as JSON so
+// `cat` shows who leads.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { isAlive, ownerForThisProcess, parseOwner, type Election, type LeaderOwner, type LeadershipSnapshot } from './election.js';
+
+export interface LockfileElectionOptions {
+  file: string;
+  staleMs: number;
+  workerId: number | null;
+}
+
+export class LockfileElection implements Election {
+  private releaseLock: (() => Promise<void>) | null = null;
+  private lostListeners: ((reason: Error) => void)[] = [];
+
+  constructor(private readonly options: LockfileElectionOptions) {}
+
+  get lockDirectory(): string {
+    return `${this.options.file}.lock`;
+  }
+
+  async acquire(): Promise<boolean> {
+    if (this.releaseLock) return true;
+    fs.mkdirSync(path.dirname(this.options.file), { recursive: true });
+    try {
+      this.releaseLock = await lockfile.lock(this.options.file, {
+        stale: this.options.staleMs,
+        // Refresh well inside the stale window so one slow refresh is not fatal.
+        update: Math.max(1000, Math.floor(this.options.staleMs / 4)),
+        realpath: false,
+        retries: 0,
+        // The default throws inside a timer and kills the process; losing the
+        // lock must instead stop the scheduler at once and let us retry later.
+        onCompromised: (err) => this.lost(err),
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
+      throw err;
+    }
+    writeOwner(this.options.file, ownerForThisProcess(this.options.workerId));
+    return true;
+  }
+
+  onLost(listener: (reason: Error) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  async release(): Promise<void> {
+    const release = this.releaseLock;
+    this.releaseLock = null;
+    if (!release) return;
+    try {
+      await release();
+    } catch (err) {
+      // Already taken away (compromised): nothing of ours left to remove.
+      if ((err as NodeJS.ErrnoException).code !== 'ERELEASED') throw err;
+    }
+  }
+
+  currentOwner(): Promise<LeadershipSnapshot> {
+    return Promise.resolve(readLockState(this.options.file, this.options.staleMs));
+  }
+
+  async stillLeading(): Promise<boolean> {
+    if (!this.releaseLock) return false;
+    const snapshot = readLockState(this.options.file, this.options.staleMs);
+    const ours = snapshot.state === 'held' && snapshot.owner?.pid === process.pid && snapshot.owner.hostname === os.hostname();
+    // A stale directory means our refreshes stopped (a blocked event loop):
+    // anyone may take over now, so we must not run anything.
+    if (!ours) this.lost(new Error(`scheduler lock is ${snapshot.state === 'held' ? `held by pid ${snapshot.owner?.pid}` : snapshot.state}`));
+    return ours;
+  }
+
+  private lost(reason: Error): void {
+    if (!this.releaseLock) return;
+    this.releaseLock = null;
+    for (const listener of this.lostListeners) listener(reason);
+  }
+}
+
+function writeOwner(file: string, owner: LeaderOwner): void {
+  // Written beside and renamed over, so a reader never sees half a file.
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(owner) + '\n');
+  fs.renameSync(temporary, file);
+}
+
+export function readOwner(file: string): LeaderOwner | null {
+  try {
+    return parseOwner(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The lock as anyone on this host sees it: free (no lock directory), stale
+ * (not refreshed within staleMs, or its owner on this host is dead), or held.
+ */
+export function readLockState(file: string, staleMs: number, now = Date.now()): LeadershipSnapshot {
+  let mtime: number;
+  try {
+    mtime = fs.statSync(`${file}.lock`).mtimeMs;
+  } catch {
+    return { state: 'free', owner: null };
+  }
+  const owner = readOwner(file);
+  const ownerDead = owner !== null && owner.hostname === os.hostname() && !isAlive(owner.pid);
+  return { state: now - mtime > staleMs || ownerDead ? 'stale' : 'held', owner };
+}
+
+/** Removes a stale lock (start.sh, before the cluster starts). Returns what it found. */
+export function clearStaleLock(file: string, staleMs: number): LeadershipSnapshot {
+  const snapshot = readLockState(file, staleMs);
+  if (snapshot.state === 'stale') fs.rmSync(`${file}.lock`, { recursive: true, force: true });
+  return snapshot;
+}
