@@ -1,0 +1,130 @@
+// The built server as a real process tree: one leader among 4 workers,
+// failover after SIGKILL, CLI commands beside a running cluster, and a clean
+// SIGTERM. Short stale/retry settings (FAST_ELECTION) keep it to seconds.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import type { Knex } from 'knex';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { userWithToken } from './helpers/http.js';
+import {
+  childPids,
+  isAlive,
+  listening,
+  readLockOwner,
+  runCli,
+  startCluster,
+  startedScheduler,
+  waitUntil,
+  type RunningCluster,
+} from './helpers/cluster.js';
+
+const WORKERS = 4;
+const STALE_MS = 2000;
+const RETRY_MS = 300;
+const SLACK_MS = 5000;
+
+let database: TestDatabase;
+let db: Knex;
+let cluster: RunningCluster;
+let adminToken: string;
+
+before(async () => {
+  database = await createTestDatabase();
+  db = database.db;
+  ({ token: adminToken } = await userWithToken(db, 'admin'));
+  cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS });
+});
+
+after(async () => {
+  if (cluster.child.exitCode === null) await cluster.stop();
+  await database.cleanup();
+  fs.rmSync(cluster.dataDir, { recursive: true, force: true });
+});
+
+async function schedulerLeaderFromApi(): Promise<{ leader: { pid: number } | null; servedBy: number }> {
+  const [status, health] = await Promise.all([
+    fetch(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${adminToken}` } }),
+    fetch(`${cluster.baseUrl}/healthz`),
+  ]);
+  assert.equal(status.status, 200);
+  return { leader: (await status.json()).leader, servedBy: (await health.json()).pid };
+}
+
+test(`${WORKERS} workers, exactly one of them starts the scheduler, and the lock file names it (${testDialect})`, async () => {
+  await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 20_000, 'all workers listen');
+  const leader = await cluster.waitForLog(startedScheduler, 10_000, 'scheduler started');
+  // Give the others time to make their first attempt and log it.
+  await waitUntil(() => cluster.logs.filter((l) => l.msg.includes('scheduler already running')).length >= WORKERS - 1, 10_000, 'the others skip');
+
+  const starters = cluster.logs.filter(startedScheduler);
+  assert.equal(starters.length, 1, 'exactly one worker started the scheduler');
+  const workerPids = new Set(cluster.logs.filter(listening).map((l) => l.pid));
+  assert.ok(workerPids.has(leader.pid), 'the leader is a worker, not the primary');
+  for (const skip of cluster.logs.filter((l) => l.msg.includes('scheduler already running'))) {
+    assert.match(skip.msg, new RegExp(`pid ${leader.pid}\\b`));
+  }
+
+  const owner = readLockOwner(cluster.lockFile);
+  assert.equal(owner?.pid, leader.pid);
+  assert.ok(fs.statSync(`${cluster.lockFile}.lock`).isDirectory());
+  assert.match(owner!.acquiredAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+  // Round-robin spreads these over the workers; every one names the same leader.
+  const servers = new Set<number>();
+  for (let i = 0; i < 16; i++) {
+    const { leader: seen, servedBy } = await schedulerLeaderFromApi();
+    servers.add(servedBy);
+    assert.equal(seen?.pid, leader.pid);
+  }
+  assert.ok(servers.size > 1, 'requests reached more than one worker');
+});
+
+test('CLI commands beside a running cluster never touch the lock nor start a scheduler', async () => {
+  const before = fs.readFileSync(cluster.lockFile, 'utf8');
+  const mtime = fs.statSync(cluster.lockFile).mtimeMs;
+  for (const args of [['migrate'], ['scheduler:status'], ['users:create', '--email', 'cli-beside@example.test', '--password', 'password-123', '--role', 'student']]) {
+    const result = await runCli({ ...cluster.env, LOG_LEVEL: 'debug' }, ...args);
+    assert.equal(result.code, 0, `${args[0]}: ${result.stderr}`);
+    assert.doesNotMatch(result.stdout + result.stderr, /scheduler started/);
+  }
+  const status = await runCli(cluster.env, 'lock:status');
+  const lock = JSON.parse(status.stdout);
+  assert.equal(lock.state, 'held');
+  assert.equal(lock.path, cluster.lockFile);
+  assert.equal(lock.owner.pid, readLockOwner(cluster.lockFile)?.pid);
+  assert.equal(fs.readFileSync(cluster.lockFile, 'utf8'), before);
+  assert.equal(fs.statSync(cluster.lockFile).mtimeMs, mtime);
+  assert.equal(cluster.logs.filter(startedScheduler).length, 1);
+});
+
+test('SIGKILL the leader: another worker leads within stale + retry, and the primary restores all workers', async () => {
+  const oldLeader = cluster.logs.filter(startedScheduler).at(-1)!.pid;
+  const killedAt = Date.now();
+  process.kill(oldLeader, 'SIGKILL');
+
+  const next = await cluster.waitForLog((l) => startedScheduler(l) && l.pid !== oldLeader, STALE_MS + RETRY_MS + SLACK_MS + 5000, 'a new leader');
+  const failoverMs = Date.now() - killedAt;
+  assert.ok(failoverMs < STALE_MS + RETRY_MS + SLACK_MS, `failover took ${failoverMs} ms`);
+  assert.notEqual(next.pid, oldLeader);
+  await waitUntil(() => readLockOwner(cluster.lockFile)?.pid === next.pid, 5000, 'the lock file names the new leader');
+
+  await waitUntil(async () => {
+    const pids = await childPids(cluster.child.pid!);
+    return pids.length === WORKERS && !pids.includes(oldLeader);
+  }, 15_000, `the primary runs ${WORKERS} workers again`);
+  assert.equal((await schedulerLeaderFromApi()).leader?.pid, next.pid);
+});
+
+test('SIGTERM to the primary: every process exits 0 and the lock is released', async () => {
+  const workers = await childPids(cluster.child.pid!);
+  assert.equal(workers.length, WORKERS);
+  const { code, signal } = await cluster.stop(20_000);
+  assert.equal(signal, null);
+  assert.equal(code, 0);
+  for (const pid of workers) assert.equal(isAlive(pid), false, `worker ${pid} is gone`);
+  const stopped = cluster.logs.filter((l) => l.msg === 'worker stopped' && l.role === 'primary');
+  assert.equal(stopped.length, WORKERS);
+  for (const line of stopped) assert.equal(line.code, 0);
+  assert.equal(fs.existsSync(`${cluster.lockFile}.lock`), false, 'the .lock directory is gone');
+});
