@@ -1,0 +1,129 @@
+// The lock-file election with short stale/retry values: contention, stale
+// takeover after SIGKILL, and a leader whose event loop was blocked past the
+// stale time, which must step down rather than run beside the new leader.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LockfileElection, clearStaleLock, readLockState } from '../src/scheduler/lockfile-election.js';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { tempDir, waitUntil, type LogLine } from './helpers/cluster.js';
+import { ms } from '../src/db/rows.js';
+
+const STALE_MS = 2000;
+let dir: string;
+let database: TestDatabase;
+
+before(async () => {
+  dir = tempDir('coursework-election-');
+  database = await createTestDatabase();
+});
+after(async () => {
+  await database.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function election(file: string, workerId = 1) {
+  return new LockfileElection({ file, staleMs: STALE_MS, workerId });
+}
+
+function spawnFixture(script: string, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: LogLine[] = [];
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    for (const raw of d.split('\n')) if (raw.trim()) lines.push(JSON.parse(raw));
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, exited, stderr: () => stderr };
+}
+
+test('one holder at a time; the owner file names it; release frees the lock', async () => {
+  const file = path.join(dir, 'contention.lock');
+  const a = election(file, 1);
+  const b = election(file, 2);
+  assert.equal(readLockState(file, STALE_MS).state, 'free');
+  assert.equal(await a.acquire(), true);
+  assert.equal(await b.acquire(), false);
+  const seen = await b.currentOwner();
+  assert.equal(seen.state, 'held');
+  assert.equal(seen.owner?.pid, process.pid);
+  assert.equal(seen.owner?.workerId, 1);
+  assert.equal(await a.stillLeading(), true);
+  assert.equal(await b.stillLeading(), false);
+
+  await a.release();
+  assert.equal(fs.existsSync(`${file}.lock`), false);
+  assert.equal(readLockState(file, STALE_MS).state, 'free');
+  assert.equal(await b.acquire(), true);
+  assert.equal((await b.currentOwner()).owner?.workerId, 2);
+  await b.release();
+});
+
+test('a lock left by a SIGKILLed holder is taken over once stale, not before', async () => {
+  const file = path.join(dir, 'killed.lock');
+  const holder = spawn(process.execPath, [
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '-e',
+    `import { LockfileElection } from './src/scheduler/lockfile-election.ts';
+     const e = new LockfileElection({ file: ${JSON.stringify(file)}, staleMs: ${STALE_MS}, workerId: 9 });
+     console.log(await e.acquire()); setInterval(() => {}, 1000);`,
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+  assert.equal(readLockState(file, STALE_MS).owner?.pid, holder.pid);
+  holder.kill('SIGKILL');
+  await new Promise((resolve) => holder.once('exit', resolve));
+  const killedAt = Date.now();
+
+  const contender = election(file, 2);
+  assert.equal(await contender.acquire(), false, 'not stale yet');
+  // Its owner is dead on this host, so anyone reading the lock calls it stale.
+  assert.equal(readLockState(file, STALE_MS).state, 'stale');
+  await waitUntil(() => contender.acquire(), STALE_MS + 3000, 'the contender takes the stale lock');
+  const tookMs = Date.now() - killedAt;
+  assert.ok(tookMs <= STALE_MS + 1000, `took ${tookMs} ms`);
+  assert.equal(readLockState(file, STALE_MS).owner?.pid, process.pid);
+  await contender.release();
+});
+
+test('clearStaleLock removes a dead owner\'s lock and leaves a live one', async () => {
+  const file = path.join(dir, 'clear.lock');
+  fs.mkdirSync(`${file}.lock`);
+  fs.writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, hostname: (await import('node:os')).hostname(), workerId: 1, acquiredAt: new Date().toISOString() }));
+  assert.equal(clearStaleLock(file, 60_000).state, 'stale');
+  assert.equal(fs.existsSync(`${file}.lock`), false);
+
+  const live = election(file);
+  assert.equal(await live.acquire(), true);
+  assert.equal(clearStaleLock(file, 60_000).state, 'held');
+  assert.equal(fs.existsSync(`${file}.lock`), true);
+  await live.release();
+});
+
+test(`a leader whose event loop is blocked past the stale time steps down and runs nothing more (${testDialect})`, async () => {
+  const file = path.join(dir, 'blocked.lock');
+  const fixture = spawnFixture('test/fixtures/blocking-leader.ts', [file, database.url, String(3 * STALE_MS)]);
+  await waitUntil(() => fixture.lines.some((l) => l.msg === 'blocking the event loop'), 20_000, `the fixture blocks (stderr: ${fixture.stderr()})`);
+  const fixturePid = fixture.child.pid!;
+
+  // The new leader: takes the lock once the blocked holder's refreshes stop.
+  const successor = election(file, 2);
+  await waitUntil(() => successor.acquire(), 3 * STALE_MS, 'the successor takes over during the block');
+  const takenAt = Date.now();
+
+  assert.equal(await fixture.exited, 0, fixture.stderr());
+  const lost = fixture.lines.find((l) => l.msg.includes('scheduler lock lost'));
+  assert.ok(lost, 'the blocked leader noticed it lost the lock');
+  assert.equal(fixture.lines.find((l) => l.msg === 'fixture done')?.leading, false);
+
+  const runs = await database.db('job_executions').where({ pid: fixturePid }).whereIn('status', ['running', 'success', 'error']);
+  assert.ok(runs.length >= 2, 'the job ran while the fixture led');
+  const after = runs.filter((r) => ms(r.started_at) >= takenAt);
+  assert.deepEqual(after, [], 'nothing started after the successor took over');
+  assert.equal(readLockState(file, STALE_MS).owner?.pid, process.pid);
+  await successor.release();
+});
