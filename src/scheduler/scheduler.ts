@@ -36,18 +36,21 @@ const STAGE_JOB = 'stage-status-sweep';
 export class Scheduler {
   private readonly scheduled = new Map<string, schedule.Job>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly boundaryTimer: BoundaryTimer;
+  /** Present when the stage sweep is among the jobs (always, but for tests of other jobs). */
+  private readonly boundaryTimer: BoundaryTimer | null = null;
   private readonly runner: Runner = { pid: process.pid, hostname: os.hostname() };
   private stopped = false;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: SchedulerDeps) {
-    const stageJob = this.job(STAGE_JOB);
-    this.boundaryTimer = new BoundaryTimer({
-      log: deps.log,
-      findNext: () => nextStageBoundary(deps.db),
-      fire: (boundary) => this.fire(stageJob, boundary, 'timer'),
-    });
+    const stageJob = deps.jobs.find((j) => j.id === STAGE_JOB);
+    if (stageJob) {
+      this.boundaryTimer = new BoundaryTimer({
+        log: deps.log,
+        findNext: () => nextStageBoundary(deps.db),
+        fire: (boundary) => this.fire(stageJob, boundary, 'timer'),
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -68,16 +71,16 @@ export class Scheduler {
     // Stages whose dates passed while no leader ran are caught up before the
     // boundary timer looks for the next one.
     for (const job of catchUp) await this.fire(job, now, 'startup');
-    await this.boundaryTimer.start();
+    await this.boundaryTimer?.start();
   }
 
   /** A stage was created, edited or deleted somewhere: look again at what comes next. */
   stageChanged(): void {
-    if (!this.stopped) this.boundaryTimer.poke();
+    if (!this.stopped) this.boundaryTimer?.poke();
   }
 
   get nextBoundaryAt(): number | null {
-    return this.boundaryTimer.nextRunAt;
+    return this.boundaryTimer?.nextRunAt ?? null;
   }
 
   nextRunAt(jobId: string): number | null {
@@ -96,8 +99,9 @@ export class Scheduler {
   async runNow(jobId: string): Promise<{ executionId: number; done: Promise<void> }> {
     const job = this.job(jobId);
     if (this.running.has(job.id)) throw new JobBusyError(job.id);
-    const executionId = await startUnclaimedExecution(this.deps.db, { jobId: job.id, ...this.runner });
-    return { executionId, done: this.execute(job, executionId, Date.now(), 'manual') };
+    const now = Date.now();
+    const started = await this.startExclusive(job, now, 'manual', () => startUnclaimedExecution(this.deps.db, { jobId: job.id, ...this.runner }, now));
+    return started!; // an unclaimed execution is always created
   }
 
   /** Lost the lock: cancel every timer now, without waiting for anything. */
@@ -105,7 +109,7 @@ export class Scheduler {
     this.stopped = true;
     for (const job of this.scheduled.values()) job.cancel();
     this.scheduled.clear();
-    void this.boundaryTimer.stop();
+    void this.boundaryTimer?.stop();
   }
 
   /** Graceful: no new fires, and wait (bounded) for the ones running. */
@@ -114,7 +118,7 @@ export class Scheduler {
       this.halt();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([Promise.allSettled([...this.running.values(), this.boundaryTimer.stop()]), timedOut]);
+      await Promise.race([Promise.allSettled([...this.running.values(), this.boundaryTimer?.stop()]), timedOut]);
       clearTimeout(timer);
       if (this.running.size) this.deps.log.warn({ jobs: [...this.running.keys()] }, 'stopped while jobs were still running');
     })());
@@ -143,12 +147,35 @@ export class Scheduler {
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire skipped: previous run still going');
       return;
     }
-    const executionId = await claimFire(db, { jobId: job.id, scheduledFor, ...this.runner });
-    if (executionId === null) {
+    const started = await this.startExclusive(job, scheduledFor, reason, () => claimFire(db, { jobId: job.id, scheduledFor, ...this.runner }));
+    if (!started) {
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire skipped: already claimed');
       return;
     }
-    await this.execute(job, executionId, scheduledFor, reason);
+    await started.done;
+  }
+
+  /**
+   * Takes the job's slot before the first await, so a second fire arriving
+   * while the execution row is written sees the job as running.
+   */
+  private async startExclusive(
+    job: JobDefinition,
+    scheduledFor: number,
+    reason: FireReason,
+    createExecution: () => Promise<number | null>,
+  ): Promise<{ executionId: number; done: Promise<void> } | null> {
+    let release!: () => void;
+    this.running.set(job.id, new Promise<void>((resolve) => (release = resolve)));
+    let executionId: number | null = null;
+    try {
+      executionId = await createExecution();
+    } finally {
+      if (executionId === null) this.running.delete(job.id);
+      release();
+    }
+    if (executionId === null) return null;
+    return { executionId, done: this.execute(job, executionId, scheduledFor, reason) };
   }
 
   private execute(job: JobDefinition, executionId: number, scheduledFor: number, reason: FireReason): Promise<void> {

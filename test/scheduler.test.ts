@@ -1,0 +1,174 @@
+// The scheduler runner in-process against a real database and a real lock:
+// errors are recorded and do not stop later fires, a slow job never overlaps
+// itself, downtime shows up as missed rows, failures reach the alert webhook,
+// and cleanup deletes only what is past the retention, in batches.
+import { after, afterEach, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Knex } from 'knex';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { tempDir, waitUntil } from './helpers/cluster.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { LockfileElection } from '../src/scheduler/lockfile-election.js';
+import { Scheduler, JobBusyError } from '../src/scheduler/scheduler.js';
+import { createAlerter, type JobAlert } from '../src/scheduler/alerts.js';
+import { deleteExecutionsBefore } from '../src/jobs/cleanup-job-executions.js';
+import type { JobDefinition } from '../src/jobs/registry.js';
+import { ms } from '../src/db/rows.js';
+import { DAY, MINUTE, sleep } from '../src/time.js';
+
+let database: TestDatabase;
+let db: Knex;
+let dir: string;
+let running: { scheduler: Scheduler; election: LockfileElection } | null = null;
+const log = createLogger('silent');
+const config = loadConfig({});
+
+before(async () => {
+  database = await createTestDatabase();
+  db = database.db;
+  dir = tempDir('coursework-scheduler-');
+});
+afterEach(async () => {
+  await running?.scheduler.stop(5000);
+  await running?.election.release();
+  running = null;
+  await db('job_executions').delete();
+  await db('scheduler_jobs').delete();
+});
+after(async () => {
+  await database.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function job(overrides: Partial<JobDefinition> & Pick<JobDefinition, 'id' | 'run'>): JobDefinition {
+  return { name: overrides.id, cron: '* * * * * *', timezone: 'UTC', misfire: 'skip', timeoutMs: 10_000, ...overrides };
+}
+
+async function startScheduler(jobs: JobDefinition[], alert = createAlerter({ log })): Promise<Scheduler> {
+  const election = new LockfileElection({ file: path.join(dir, `${Math.random()}.lock`), staleMs: 10_000, workerId: 1 });
+  assert.equal(await election.acquire(), true);
+  const scheduler = new Scheduler({ db, log, config, jobs, election, alert });
+  running = { scheduler, election };
+  await scheduler.start();
+  return scheduler;
+}
+
+const executions = (jobId: string) => db('job_executions').where({ job_id: jobId }).orderBy('id');
+
+test(`a job that throws is recorded as error with its message, and the next fire still runs (${testDialect})`, async () => {
+  let calls = 0;
+  await startScheduler([
+    job({
+      id: 'flaky',
+      run: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('the first run breaks');
+        return 'fine';
+      },
+    }),
+  ]);
+  await waitUntil(async () => (await executions('flaky')).filter((e) => e.status !== 'running').length >= 2, 5000, 'two fires finished');
+  const [first, second] = await executions('flaky');
+  assert.equal(first.status, 'error');
+  assert.equal(first.error, 'the first run breaks');
+  assert.match(first.error_stack, /the first run breaks\n\s+at /);
+  assert.equal(Number(first.pid), process.pid);
+  assert.equal(second.status, 'success');
+  const stored = await db('scheduler_jobs').where({ id: 'flaky' }).first();
+  assert.ok(['success', 'error'].includes(stored.last_status));
+  assert.ok(ms(stored.next_run_at) > Date.now() - 1000);
+});
+
+test('a slow job with a fast trigger never runs twice at once; the overlapping fires are skipped', async () => {
+  let inFlight = 0;
+  let most = 0;
+  await startScheduler([
+    job({
+      id: 'slow',
+      run: async () => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await sleep(2200);
+        inFlight -= 1;
+      },
+    }),
+  ]);
+  await waitUntil(async () => (await executions('slow')).filter((e) => e.status === 'skipped').length >= 2, 8000, 'skipped fires');
+  assert.equal(most, 1);
+  const skipped = (await executions('slow')).filter((e) => e.status === 'skipped');
+  assert.equal(skipped[0].error, 'previous run still going');
+  await assert.rejects(running!.scheduler.runNow('slow'), JobBusyError, 'run-now refuses a running job');
+});
+
+test('fires missed while no leader ran are recorded as missed rows and alerted', async () => {
+  const alerts: JobAlert[] = [];
+  await db('scheduler_jobs').insert({ id: 'minutely', name: 'minutely', trigger: 'x', next_run_at: Date.now() - 5 * MINUTE - 30_000, paused: false, updated_at: 0 });
+  let ran = 0;
+  await startScheduler([job({ id: 'minutely', cron: '* * * * *', run: async () => void (ran += 1) })], (a) => alerts.push(a));
+  const missed = (await executions('minutely')).filter((e) => e.status === 'missed');
+  assert.ok(missed.length >= 5 && missed.length <= 6, `${missed.length} missed`);
+  assert.equal(ran, 0, "misfire policy 'skip' does not run it at start");
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.status, 'missed');
+  assert.equal(alerts[0]!.executionId, Number(missed.at(-1).id));
+});
+
+test('a failure is POSTed to the alert webhook with the job and execution ids', async () => {
+  const received: Record<string, unknown>[] = [];
+  let attempts = 0;
+  const hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d)).on('end', () => {
+      attempts += 1;
+      // The first attempt fails: the alert is retried.
+      if (attempts === 1) return void res.writeHead(500).end();
+      received.push(JSON.parse(body));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
+    const scheduler = await startScheduler(
+      [job({ id: 'broken', cron: '0 0 1 1 *', run: async () => Promise.reject(new Error('disk full')) })],
+      createAlerter({ log, webhookUrl: url, retryDelayMs: 50 }),
+    );
+    const { executionId, done } = await scheduler.runNow('broken');
+    await done;
+    await waitUntil(() => received.length === 1, 5000, 'the webhook got the alert');
+    assert.equal(received[0]!.jobId, 'broken');
+    assert.equal(received[0]!.executionId, executionId);
+    assert.equal(received[0]!.status, 'error');
+    assert.equal(received[0]!.message, 'disk full');
+    assert.equal(received[0]!.type, 'coursework.job.error');
+    assert.equal((await executions('broken'))[0].status, 'error');
+  } finally {
+    await new Promise((resolve) => hook.close(resolve));
+  }
+});
+
+test('a job past its timeout is recorded as error, and is not started again while its body still runs', async () => {
+  const scheduler = await startScheduler([job({ id: 'stuck', cron: '0 0 1 1 *', timeoutMs: 200, run: () => sleep(1200) })]);
+  const { executionId, done } = await scheduler.runNow('stuck');
+  await done;
+  const row = await db('job_executions').where({ id: executionId }).first();
+  assert.equal(row.status, 'error');
+  assert.match(row.error, /timed out after 200 ms/);
+  await assert.rejects(scheduler.runNow('stuck'), JobBusyError);
+});
+
+test('cleanup deletes only executions older than the cutoff, in batches', async () => {
+  const now = Date.now();
+  const rows = (created: number, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ job_id: 'old', scheduled_for: created, status: 'success', created_at: created - i, pid: 1, hostname: 'h' }));
+  await db.batchInsert('job_executions', [...rows(now - 8 * DAY, 35), ...rows(now - DAY, 5)], 20);
+  const result = await deleteExecutionsBefore(db, now - 7 * DAY, 10);
+  assert.deepEqual(result, { deleted: 35, batches: 4 });
+  const left = await db('job_executions').count({ n: '*' }).first();
+  assert.equal(Number(left!.n), 5);
+});
