@@ -12,6 +12,7 @@ import {
   isAlive,
   listening,
   readLockOwner,
+  requestOnNewConnection,
   runCli,
   startCluster,
   startedScheduler,
@@ -28,11 +29,13 @@ let database: TestDatabase;
 let db: Knex;
 let cluster: RunningCluster;
 let adminToken: string;
+let teacherToken: string;
 
 before(async () => {
   database = await createTestDatabase();
   db = database.db;
   ({ token: adminToken } = await userWithToken(db, 'admin'));
+  ({ token: teacherToken } = await userWithToken(db, 'teacher'));
   cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS });
 });
 
@@ -116,6 +119,42 @@ test('SIGKILL the leader: another worker leads within stale + retry, and the pri
   assert.equal((await schedulerLeaderFromApi()).leader?.pid, next.pid);
 });
 
+test('run-now sent to a worker that is not the leader runs once, on the leader', async () => {
+  const leaderPid = readLockOwner(cluster.lockFile)!.pid;
+  const run = (token: string, jobId = 'stage-status-sweep', requestId?: string) =>
+    requestOnNewConnection(`${cluster.baseUrl}/api/scheduler/jobs/${jobId}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, ...(requestId ? { 'x-request-id': requestId } : {}) },
+      body: {},
+    });
+  let executionId: number | undefined;
+  for (let attempt = 0; attempt < 12 && executionId === undefined; attempt++) {
+    const requestId = `run-now-${attempt}-${Date.now()}`;
+    const res = await run(adminToken, 'stage-status-sweep', requestId);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const line = await cluster.waitForLog((l) => (l.req as { id?: string } | undefined)?.id === requestId, 5000, 'the request log line');
+    if (line.pid !== leaderPid) executionId = res.body.executionId;
+  }
+  assert.ok(executionId, 'a non-leader took a run-now request');
+  await waitUntil(async () => (await db('job_executions').where({ id: executionId }).first())?.status === 'success', 10_000, 'the run finished');
+  const row = await db('job_executions').where({ id: executionId }).first();
+  assert.equal(Number(row.pid), leaderPid, 'ran in the leader');
+  assert.equal(row.claim_key, null);
+
+  assert.equal((await run(adminToken, 'no-such-job')).status, 404);
+  assert.equal((await run(teacherToken)).status, 403);
+  const status = await requestOnNewConnection(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${teacherToken}` } });
+  assert.equal(status.status, 403);
+});
+
+test('/metrics answers for the whole cluster: one leader among the workers', async () => {
+  const res = await fetch(`${cluster.baseUrl}/metrics`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /^coursework_scheduler_leader 1$/m, 'summed over workers: exactly one leader');
+  assert.match(text, /coursework_job_runs_total\{[^}]*job="stage-status-sweep"[^}]*\} \d+/);
+});
+
 test('SIGTERM to the primary: every process exits 0 and the lock is released', async () => {
   const workers = await childPids(cluster.child.pid!);
   assert.equal(workers.length, WORKERS);
@@ -127,4 +166,22 @@ test('SIGTERM to the primary: every process exits 0 and the lock is released', a
   assert.equal(stopped.length, WORKERS);
   for (const line of stopped) assert.equal(line.code, 0);
   assert.equal(fs.existsSync(`${cluster.lockFile}.lock`), false, 'the .lock directory is gone');
+});
+
+test('with SCHEDULER_ENABLED=false no worker takes the lock; the API says no leader and run-now answers 503', async () => {
+  const off = await startCluster({ databaseUrl: database.url, workers: 2, env: { SCHEDULER_ENABLED: 'false' } });
+  try {
+    await waitUntil(() => off.logs.filter(listening).length === 2, 20_000, 'workers listen');
+    const status = await requestOnNewConnection(`${off.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(status.status, 200);
+    assert.equal(status.body.leader, null);
+    const run = await requestOnNewConnection(`${off.baseUrl}/api/scheduler/jobs/stage-status-sweep/run`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: {} });
+    assert.equal(run.status, 503);
+    assert.equal(run.body.error.code, 'unavailable');
+    assert.equal(fs.existsSync(off.lockFile), false);
+    assert.equal(off.logs.filter(startedScheduler).length, 0);
+  } finally {
+    assert.equal((await off.stop()).code, 0);
+    fs.rmSync(off.dataDir, { recursive: true, force: true });
+  }
 });

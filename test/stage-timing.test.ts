@@ -6,11 +6,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import type { Knex } from 'knex';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { apiClient, userWithToken, type ApiClient } from './helpers/http.js';
-import { startCluster, startedScheduler, tempDir, type RunningCluster } from './helpers/cluster.js';
+import { requestOnNewConnection, startCluster, startedScheduler, tempDir, type RunningCluster } from './helpers/cluster.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { MINUTE, SECOND, sleep, toIso } from '../src/time.js';
 
@@ -23,25 +22,6 @@ let cluster: RunningCluster;
 let api: ApiClient;
 let courseId: number;
 let token: string;
-
-/**
- * POST on a connection of its own: fetch keeps one connection alive, and the
- * cluster hands a connection to one worker for good.
- */
-function postOnNewConnection(path: string, body: unknown, requestId: string): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${cluster.baseUrl}${path}`, {
-      method: 'POST',
-      agent: false,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': requestId },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 before(async () => {
   database = await createTestDatabase();
@@ -78,7 +58,11 @@ test(`a stage made through a non-leader opens and closes within ${ON_TIME_MS} ms
   for (let attempt = 0; attempt < 12 && !stage; attempt++) {
     const requestId = randomUUID();
     const start = Date.now() + 2 * SECOND;
-    const res = await postOnNewConnection(`/api/courses/${courseId}/stages`, { name: `on time ${attempt}`, startDate: toIso(start), endDate: toIso(start + 2 * SECOND) }, requestId);
+    const res = await requestOnNewConnection(`${cluster.baseUrl}/api/courses/${courseId}/stages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId },
+      body: { name: `on time ${attempt}`, startDate: toIso(start), endDate: toIso(start + 2 * SECOND) },
+    });
     assert.equal(res.status, 201);
     const line = await cluster.waitForLog((l) => (l.req as { id?: string } | undefined)?.id === requestId, 5000, 'the request log line');
     if (line.pid !== leaderPid) stage = res.body;
