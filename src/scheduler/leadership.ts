@@ -3,7 +3,11 @@
 // replaced without a restart. Losing the lock halts the scheduler at once:
 // two schedulers must never run side by side.
 import type { Logger } from '../log.js';
-import type { Election } from './election.js';
+import type { Election, LeadershipSnapshot } from './election.js';
+import { sleep } from '../time.js';
+
+const OWNER_SETTLE_TRIES = 5;
+const OWNER_SETTLE_MS = 50;
 
 /** What leadership starts and stops; the scheduler in production. */
 export interface LeaderDuty {
@@ -71,7 +75,7 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
         log.info({ lock: this.deps.lockDescription }, `scheduler started in pid ${process.pid}`);
         return;
       }
-      const { owner } = await election.currentOwner();
+      const { owner } = await this.settledOwner();
       const leaderPid = owner?.pid ?? null;
       // Said once per leader, not on every retry.
       if (leaderPid !== this.lastSeenLeader) {
@@ -82,6 +86,20 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
       log.error({ err }, 'scheduler election attempt failed');
     }
     this.scheduleRetry();
+  }
+
+  /**
+   * The winner writes its name into the lock file just after taking the lock,
+   * so a loser reading at that moment finds no owner or the previous one:
+   * look again a few times before reporting who leads.
+   */
+  private async settledOwner(): Promise<LeadershipSnapshot> {
+    let snapshot = await this.deps.election.currentOwner();
+    for (let i = 0; i < OWNER_SETTLE_TRIES && (snapshot.state !== 'held' || !snapshot.owner); i++) {
+      await sleep(OWNER_SETTLE_MS);
+      snapshot = await this.deps.election.currentOwner();
+    }
+    return snapshot;
   }
 
   private scheduleRetry(): void {
