@@ -14,6 +14,8 @@ declare module 'express-session' {
   }
 }
 
+export const SESSION_COOKIE = 'coursework.sid';
+
 export function sessionMiddleware({ db, secret, log, secureCookies }: { db: Knex; secret: string; log: Logger; secureCookies: boolean }) {
   const store = new ConnectSessionKnexStore({
     knex: db,
@@ -23,7 +25,7 @@ export function sessionMiddleware({ db, secret, log, secureCookies }: { db: Knex
     onDbCleanupError: (err: unknown) => log.warn({ err }, 'session cleanup failed'),
   });
   return session({
-    name: 'coursework.sid',
+    name: SESSION_COOKIE,
     secret,
     store,
     resave: false,
