@@ -185,6 +185,7 @@ describe(`web pages on ${testDialect}`, () => {
     const form = await b.get(`/courses/${courseId}/stages/new`);
     assert.equal(form.status, 403);
     assert.match(form.text, /<h1>403<\/h1>/);
+    assert.ok(form.text.includes(studentUser.email), 'error pages keep the layout with the nav');
     assert.equal((await b.get(`/stages/${stages.pending}/edit`)).status, 403);
     const csrf = Browser.csrfFrom((await b.get(`/stages/${stages.active}`)).text);
     const post = await b.post(`/courses/${courseId}/stages/new`, { _csrf: csrf, name: 'Sneaky', startDate: '2030-05-01T09:00', endDate: '2030-05-02T09:00' });

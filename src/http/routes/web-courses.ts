@@ -15,7 +15,8 @@ import { formatLocal } from '../local-time.js';
 
 const PAGE_SIZE = 100;
 const COURSE_FIELDS = ['title', 'code', 'timezone'] as const;
-const TIMEZONES = Intl.supportedValuesOf('timeZone');
+// Suggestions only (the zone is validated by luxon); Intl's list leaves out UTC.
+const TIMEZONES = ['UTC', ...Intl.supportedValuesOf('timeZone')];
 
 export function webCourseRoutes({ db }: { db: Knex }): Router {
   const router = Router();

@@ -8,8 +8,12 @@ import { SESSION_COOKIE } from '../session.js';
 import { webCourseRoutes } from './web-courses.js';
 import { webStageRoutes } from './web-stages.js';
 
-/** What every page's layout needs: who is signed in, a CSRF token, the flash. */
-const pageLocals: RequestHandler = (req, res, next) => {
+/**
+ * What every page's layout needs: who is signed in, a CSRF token, the flash.
+ * Mounted before all page routers (and the error page), not only these.
+ */
+export const pageLocals: RequestHandler = (req, res, next) => {
+  if (req.path.startsWith('/api/')) return next();
   res.locals.actor = req.actor;
   if (req.actor) res.locals.csrfToken = req.csrfToken!();
   // Only a page view consumes the flash, so a stray POST cannot swallow it.
@@ -27,7 +31,6 @@ const requireSignIn: RequestHandler = (req, res, next) => {
 
 export function webRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEvents }): Router {
   const router = Router();
-  router.use(pageLocals);
 
   router.get('/login', (req, res) => {
     if (req.actor) return res.redirect(303, '/courses');
