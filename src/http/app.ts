@@ -16,7 +16,7 @@ import { sessionMiddleware } from './session.js';
 import { healthRoutes } from './routes/health.js';
 import { courseRoutes } from './routes/api-courses.js';
 import { stageRoutes } from './routes/api-stages.js';
-import { webRoutes } from './routes/web.js';
+import { pageLocals, webRoutes } from './routes/web.js';
 
 export interface AppDeps {
   db: Knex;
@@ -52,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }));
   app.use(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection);
   app.use(identify(db));
+  app.use(pageLocals);
 
   for (const route of deps.extraRoutes ?? []) app.use(route);
   app.use('/api', requireActor, courseRoutes({ db, stageEvents }), stageRoutes({ db, stageEvents }));

@@ -20,6 +20,9 @@ const stageFields = {
 export const stageSchema = z.object(stageFields);
 export const stageUpdateSchema = z.object(stageFields).partial();
 
+/** A stage form's text fields; its dates come as local times (see local-time.ts). */
+export const stageTextSchema = stageSchema.pick({ name: true, description: true });
+
 export const submissionSchema = z.object({
   body: z.string().trim().max(100_000, 'must be at most 100000 characters').optional(),
   link: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2000).optional(),

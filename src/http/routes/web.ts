@@ -1,37 +1,70 @@
-// Server-rendered pages for people: sign in, courses, stages, submissions.
-import { Router } from 'express';
+// Server-rendered pages for people. This file signs people in and out and
+// guards the rest; courses and stages have their own routers.
+import { Router, type RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { authenticate } from '../../domain/users.js';
 import type { StageEvents } from '../../domain/stage-events.js';
+import { SESSION_COOKIE } from '../session.js';
+import { webCourseRoutes } from './web-courses.js';
+import { webStageRoutes } from './web-stages.js';
 
-export function webRoutes({ db }: { db: Knex; stageEvents: StageEvents }): Router {
+/**
+ * What every page's layout needs: who is signed in, a CSRF token, the flash.
+ * Mounted before all page routers (and the error page), not only these.
+ */
+export const pageLocals: RequestHandler = (req, res, next) => {
+  if (req.path.startsWith('/api/')) return next();
+  res.locals.actor = req.actor;
+  if (req.actor) res.locals.csrfToken = req.csrfToken!();
+  // Only a page view consumes the flash, so a stray POST cannot swallow it.
+  if (req.method === 'GET' && req.session?.flash) {
+    res.locals.flash = req.session.flash;
+    delete req.session.flash;
+  }
+  next();
+};
+
+const requireSignIn: RequestHandler = (req, res, next) => {
+  if (req.actor) next();
+  else res.redirect(303, '/login');
+};
+
+export function webRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEvents }): Router {
   const router = Router();
 
   router.get('/login', (req, res) => {
+    if (req.actor) return res.redirect(303, '/courses');
     req.session.visited = true; // keeps one session id, which the CSRF token is bound to
     res.render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: null, email: '' });
   });
 
-  router.post('/login', async (req, res) => {
+  router.post('/login', async (req, res, next) => {
     const email = String(req.body?.email ?? '');
     const user = await authenticate(db, email, String(req.body?.password ?? ''));
     if (!user) {
       res.status(401).render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: 'Email or password is wrong', email });
       return;
     }
-    // A fresh session id on sign-in prevents session fixation.
+    // A fresh session id on sign-in prevents session fixation. These are
+    // callbacks, not promises: a throw here would escape Express, so errors go to next().
     req.session.regenerate((err) => {
-      if (err) throw err;
+      if (err) return next(err);
       req.session.userId = user.id;
-      req.session.save(() => res.redirect(303, '/courses'));
+      req.session.save((saveErr) => (saveErr ? next(saveErr) : res.redirect(303, '/courses')));
     });
   });
 
-  router.post('/logout', (req, res) => {
-    req.session.destroy(() => res.redirect(303, '/login'));
+  router.post('/logout', (req, res, next) => {
+    req.session.destroy((err) => {
+      if (err) return next(err);
+      res.clearCookie(SESSION_COOKIE);
+      res.redirect(303, '/login');
+    });
   });
 
-  router.get('/', (req, res) => res.redirect(req.actor ? '/courses' : '/login'));
-
+  // Everything below is for signed-in people only; anonymous visitors go to the login page.
+  router.use(requireSignIn);
+  router.get('/', (_req, res) => res.redirect(303, '/courses'));
+  router.use(webCourseRoutes({ db }), webStageRoutes({ db, stageEvents }));
   return router;
 }

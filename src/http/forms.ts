@@ -1,0 +1,43 @@
+// HTML forms: a refused form comes back with the entered values and a message
+// beside each field, with the status the API would have answered.
+import type { Request, Response } from 'express';
+import { ConflictError, ValidationError, type AppError, type FieldProblem } from '../errors.js';
+
+export type FieldErrors = Record<string, string>;
+
+// The domain names other fields by their JSON names; a page names them as its labels do.
+const PAGE_WORDING: Record<string, string> = { 'must be after startDate': 'must be after the start date' };
+
+/** Messages per field of a validation error, or of a conflict naming fields (a taken code); else undefined. */
+export function fieldErrorsOf(err: unknown): FieldErrors | undefined {
+  let problems: FieldProblem[] | undefined;
+  if (err instanceof ValidationError) problems = err.problems;
+  else if (err instanceof ConflictError && Array.isArray(err.details)) problems = err.details as FieldProblem[];
+  if (!problems) return undefined;
+  const errors: FieldErrors = {};
+  for (const { field, message } of problems) errors[field] ??= PAGE_WORDING[message] ?? message;
+  return errors;
+}
+
+/** Renders `view` again for a form error; any other error is rethrown for the error page. */
+export async function renderFormError(res: Response, err: unknown, view: string, locals: () => Promise<object> | object): Promise<void> {
+  const errors = fieldErrorsOf(err);
+  if (!errors) throw err;
+  res.status((err as AppError).status).render(view, { ...(await locals()), errors });
+}
+
+/** The named fields of a form body as strings, to show back to the user. */
+export function formValues<K extends string>(body: unknown, names: readonly K[]): Record<K, string> {
+  const source = (body ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(names.map((name) => [name, typeof source[name] === 'string' ? source[name] : ''])) as Record<K, string>;
+}
+
+/** A form's blank fields count as not given, so "required" and defaults apply. */
+export function withoutBlanks<T extends Record<string, string>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== '')) as Partial<T>;
+}
+
+/** A one-time message for the next page (after a redirect). */
+export function flash(req: Request, message: string): void {
+  req.session.flash = message;
+}

@@ -1,0 +1,180 @@
+// Pages: a stage with its history and submissions, the stage forms, and
+// handing in work. Form dates are wall times in the course's time zone.
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { actorOf } from '../auth.js';
+import { canManage, getManagedCourse, isMember, listMembers, type Course } from '../../domain/courses.js';
+import { createStage, deleteStage, getVisibleStage, listTransitions, updateStage, type Stage, type StageInput } from '../../domain/stages.js';
+import { createSubmission, listSubmissions } from '../../domain/submissions.js';
+import { statusAt } from '../../domain/stage-status.js';
+import type { StageEvents } from '../../domain/stage-events.js';
+import type { Actor } from '../../domain/users.js';
+import { dbNowMs } from '../../db/clock.js';
+import { ConflictError, ValidationError, type FieldProblem } from '../../errors.js';
+import { toIso } from '../../time.js';
+import { stageTextSchema, submissionSchema } from '../schemas.js';
+import { parseId, parseInput } from '../../validation.js';
+import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
+import { formatLocal, localInputToUtcMs, utcMsToLocalInput } from '../local-time.js';
+
+const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate'] as const;
+type StageValues = Record<(typeof STAGE_FIELDS)[number], string>;
+
+/** The form's values as a StageInput, or one ValidationError naming every bad field. */
+function stageInput(values: StageValues, zone: string): StageInput {
+  const problems: FieldProblem[] = [];
+  let text: { name: string; description?: string } | undefined;
+  try {
+    text = parseInput(stageTextSchema, withoutBlanks({ name: values.name, description: values.description }));
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    problems.push(...err.problems);
+  }
+  const dates: number[] = [];
+  for (const field of ['startDate', 'endDate'] as const) {
+    const local = localInputToUtcMs(values[field], zone);
+    if (local.ok) dates.push(local.ms);
+    else problems.push({ field, message: local.message });
+  }
+  if (problems.length || !text) throw new ValidationError(problems);
+  return { ...text, description: text.description ?? '', startDate: dates[0], endDate: dates[1] };
+}
+
+function stageValues(stage: Stage, zone: string): StageValues {
+  return {
+    name: stage.name,
+    description: stage.description,
+    startDate: utcMsToLocalInput(stage.startDate, zone),
+    endDate: utcMsToLocalInput(stage.endDate, zone),
+  };
+}
+
+const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '' };
+
+export function webStageRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEvents }): Router {
+  const router = Router();
+
+  const formPage = (course: Course, stage: Stage | null, values: StageValues) => ({
+    title: stage ? `Edit ${stage.name}` : 'New stage',
+    course,
+    stage,
+    values,
+    action: stage ? `/stages/${stage.id}/edit` : `/courses/${course.id}/stages/new`,
+    errors: {},
+  });
+
+  /** The stage and its course, if the actor may change them (403 for mere viewers). */
+  async function managedStage(actor: Actor, id: number) {
+    const { stage, course } = await getVisibleStage(db, actor, id);
+    await getManagedCourse(db, actor, course.id);
+    return { stage, course };
+  }
+
+  async function stagePage(actor: Actor, id: number, extra: { values?: object; refusal?: string } = {}) {
+    const { stage, course } = await getVisibleStage(db, actor, id);
+    const manage = canManage(actor, course);
+    const [transitions, submissions, now, isStudent, members] = await Promise.all([
+      listTransitions(db, actor, id),
+      listSubmissions(db, actor, id),
+      dbNowMs(db),
+      actor.role === 'student' && isMember(db, course.id, actor.id),
+      manage ? listMembers(db, actor, course.id) : [],
+    ]);
+    const zone = course.timezone;
+    return {
+      title: stage.name,
+      stage,
+      course,
+      canManage: manage,
+      isStudent,
+      // Judged like createSubmission judges it: by the dates against the
+      // database clock, not the status column, which follows a moment later.
+      openness: statusAt(stage.startDate, stage.endDate, now),
+      start: formatLocal(stage.startDate, zone),
+      end: formatLocal(stage.endDate, zone),
+      startIso: toIso(stage.startDate),
+      endIso: toIso(stage.endDate),
+      transitions: transitions.map((t) => ({ ...t, at: formatLocal(t.at, zone) })),
+      submissions: submissions.map((s) => ({ ...s, at: formatLocal(s.createdAt, zone) })),
+      students: Object.fromEntries(members.map((m) => [m.userId, m.email])),
+      values: extra.values ?? { body: '', link: '' },
+      refusal: extra.refusal ?? null,
+      errors: {},
+    };
+  }
+
+  router.get('/courses/:id/stages/new', async (req, res) => {
+    const course = await getManagedCourse(db, actorOf(req), parseId(req.params.id));
+    res.render('stage-form', formPage(course, null, EMPTY_STAGE));
+  });
+
+  router.post('/courses/:id/stages/new', async (req, res) => {
+    const actor = actorOf(req);
+    const course = await getManagedCourse(db, actor, parseId(req.params.id));
+    const values = formValues(req.body, STAGE_FIELDS);
+    try {
+      const stage = await createStage(db, actor, course.id, stageInput(values, course.timezone));
+      stageEvents.changed();
+      flash(req, `Stage "${stage.name}" created`);
+      res.redirect(303, `/courses/${course.id}`);
+    } catch (err) {
+      await renderFormError(res, err, 'stage-form', () => formPage(course, null, values));
+    }
+  });
+
+  router.get('/stages/:id', async (req, res) => {
+    res.render('stage', await stagePage(actorOf(req), parseId(req.params.id)));
+  });
+
+  router.get('/stages/:id/edit', async (req, res) => {
+    const { stage, course } = await managedStage(actorOf(req), parseId(req.params.id));
+    res.render('stage-form', formPage(course, stage, stageValues(stage, course.timezone)));
+  });
+
+  router.post('/stages/:id/edit', async (req, res) => {
+    const actor = actorOf(req);
+    const { stage, course } = await managedStage(actor, parseId(req.params.id));
+    const values = formValues(req.body, STAGE_FIELDS);
+    try {
+      const updated = await updateStage(db, actor, stage.id, stageInput(values, course.timezone));
+      stageEvents.changed();
+      flash(req, `Stage "${updated.name}" saved`);
+      res.redirect(303, `/stages/${stage.id}`);
+    } catch (err) {
+      await renderFormError(res, err, 'stage-form', () => formPage(course, stage, values));
+    }
+  });
+
+  router.get('/stages/:id/delete', async (req, res) => {
+    const { stage, course } = await managedStage(actorOf(req), parseId(req.params.id));
+    res.render('stage-delete', { title: `Delete ${stage.name}`, stage, course });
+  });
+
+  router.post('/stages/:id/delete', async (req, res) => {
+    const actor = actorOf(req);
+    const { stage, course } = await managedStage(actor, parseId(req.params.id));
+    await deleteStage(db, actor, stage.id);
+    stageEvents.changed();
+    flash(req, `Stage "${stage.name}" deleted`);
+    res.redirect(303, `/courses/${course.id}`);
+  });
+
+  router.post('/stages/:id/submissions', async (req, res) => {
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    const values = formValues(req.body, ['body', 'link']);
+    try {
+      await createSubmission(db, actor, id, parseInput(submissionSchema, withoutBlanks(values)));
+      flash(req, 'Your work was handed in');
+      res.redirect(303, `/stages/${id}`);
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        res.status(409).render('stage', await stagePage(actor, id, { values, refusal: err.message }));
+        return;
+      }
+      await renderFormError(res, err, 'stage', () => stagePage(actor, id, { values }));
+    }
+  });
+
+  return router;
+}
