@@ -15,10 +15,11 @@ import { jobDefinitions } from './jobs/registry.js';
 import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './scheduler/create-election.js';
 import { Leadership } from './scheduler/leadership.js';
-import { JobBusyError, Scheduler, UnknownJobError } from './scheduler/scheduler.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { runOnLeader } from './scheduler/run-now.js';
+import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
 import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
 import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
-import type { RunJobResult } from './cluster/messages.js';
 import { countRequests, enableWorkerMetrics, localMetrics, trackLeadership } from './cluster/metrics.js';
 import { SECOND } from './time.js';
 
@@ -78,7 +79,12 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     log,
     sessionSecret: loadSessionSecret(config),
     stageEvents: { changed: () => (inCluster() ? sendToPrimary({ type: 'stages-changed' }) : leadership?.current?.stageChanged()) },
-    extraRoutes: [countRequests, metricsRoute, schedulerApiRoutes({ db, scheduler: schedulerPort })],
+    extraRoutes: [
+      countRequests,
+      metricsRoute,
+      schedulerApiRoutes({ db, scheduler: schedulerPort }),
+      webSchedulerRoutes({ db, scheduler: schedulerPort, lockPath: describeLock(config) }),
+    ],
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -120,16 +126,4 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stopAndExit(signal));
 
   return { server, db, stop };
-}
-
-async function runOnLeader(scheduler: Scheduler, jobId: string, log: Logger): Promise<RunJobResult> {
-  try {
-    const { executionId } = await scheduler.runNow(jobId);
-    return { ok: true, executionId };
-  } catch (err) {
-    if (err instanceof UnknownJobError) return { ok: false, code: 'unknown_job', message: err.message };
-    if (err instanceof JobBusyError) return { ok: false, code: 'job_running', message: err.message };
-    log.error({ err, jobId }, 'run-now failed');
-    return { ok: false, code: 'failed', message: (err as Error).message };
-  }
 }

@@ -1,0 +1,50 @@
+// The scheduler console for admins: who leads, each job with its next and
+// last run and missed fires, run-now, the last 50 executions and a chart of
+// runs per hour. /scheduler/live is the part the page re-fetches by itself.
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Knex } from 'knex';
+import { ForbiddenError } from '../../errors.js';
+import { schedulerStatus } from '../../scheduler/status.js';
+import { CHART_STATUSES, executionHistory } from '../../scheduler/history.js';
+import type { SchedulerPort } from './api-scheduler.js';
+import { flash } from '../forms.js';
+
+const adminPage: RequestHandler = (req, res, next) => {
+  if (!req.actor) return res.redirect(303, '/login');
+  if (req.actor.role !== 'admin') throw new ForbiddenError('The scheduler console is for admins');
+  next();
+};
+
+export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; scheduler: SchedulerPort; lockPath: string }): Router {
+  const router = Router();
+
+  async function consoleLocals(req: Request) {
+    const leadership = await scheduler.leadership();
+    const [status, history] = await Promise.all([schedulerStatus(db, leadership), executionHistory(db)]);
+    const busiest = Math.max(1, ...history.hours.map((h) => h.total));
+    return { title: 'Scheduler', ...status, lockState: leadership.state, lockPath, ...history, busiest, chartStatuses: CHART_STATUSES, csrfToken: req.csrfToken?.() };
+  }
+
+  router.get('/scheduler', adminPage, async (req, res) => {
+    res.render('scheduler', await consoleLocals(req));
+  });
+
+  router.get('/scheduler/live', adminPage, async (req, res) => {
+    res.set('cache-control', 'no-store').render('partials/scheduler-live', await consoleLocals(req));
+  });
+
+  router.post('/scheduler/jobs/:id/run', adminPage, async (req, res) => {
+    const jobId = String(req.params.id);
+    if (!scheduler.jobIds.includes(jobId)) {
+      flash(req, `There is no job "${jobId}"`);
+    } else if ((await scheduler.leadership()).state !== 'held') {
+      flash(req, 'No scheduler leader is elected right now; try again in a few seconds');
+    } else {
+      const result = await scheduler.runJob(jobId);
+      flash(req, result.ok ? `${jobId} started on the leader as execution ${result.executionId}` : `${jobId} did not start: ${result.message}`);
+    }
+    res.redirect(303, '/scheduler');
+  });
+
+  return router;
+}

@@ -1,0 +1,111 @@
+// The /scheduler console, served by the real app with a real scheduler
+// leading in this process (lock file in a temp folder): admins see the
+// leader, the jobs and the executions and can run a job now; students get
+// 403 and anonymous visitors the sign-in page.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { Browser, startTestServer, userWithToken, type TestServer } from './helpers/http.js';
+import { tempDir, waitUntil } from './helpers/cluster.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { jobDefinitions } from '../src/jobs/registry.js';
+import { LockfileElection } from '../src/scheduler/lockfile-election.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { createAlerter } from '../src/scheduler/alerts.js';
+import { runOnLeader } from '../src/scheduler/run-now.js';
+import { webSchedulerRoutes } from '../src/http/routes/web-scheduler.js';
+import type { SchedulerPort } from '../src/http/routes/api-scheduler.js';
+
+let database: TestDatabase;
+let server: TestServer;
+let dir: string;
+let election: LockfileElection;
+let scheduler: Scheduler;
+let admin: Browser;
+let student: Browser;
+
+before(async () => {
+  database = await createTestDatabase();
+  dir = tempDir('coursework-console-');
+  const log = createLogger('silent');
+  const config = loadConfig({});
+  const jobs = jobDefinitions(config);
+  const lockFile = path.join(dir, 'scheduler.lock');
+  election = new LockfileElection({ file: lockFile, staleMs: 10_000, workerId: 7 });
+  assert.equal(await election.acquire(), true);
+  scheduler = new Scheduler({ db: database.db, log, config, jobs, election, alert: createAlerter({ log }) });
+  await scheduler.start();
+  const port: SchedulerPort = {
+    jobIds: jobs.map((j) => j.id),
+    leadership: () => election.currentOwner(),
+    runJob: (jobId) => runOnLeader(scheduler, jobId, log),
+  };
+  server = await startTestServer(database.db, { extraRoutes: [webSchedulerRoutes({ db: database.db, scheduler: port, lockPath: lockFile })] });
+  const adminUser = (await userWithToken(database.db, 'admin')).user;
+  const studentUser = (await userWithToken(database.db, 'student')).user;
+  admin = new Browser(server.baseUrl);
+  await admin.login(adminUser.email, 'password-123');
+  student = new Browser(server.baseUrl);
+  await student.login(studentUser.email, 'password-123');
+});
+
+after(async () => {
+  await server.close();
+  await scheduler.stop(5000);
+  await election.release();
+  await database.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test(`an admin sees the leader, both jobs with their next run, and the executions (${testDialect})`, async () => {
+  const page = await admin.get('/scheduler');
+  assert.equal(page.status, 200);
+  assert.match(page.text, new RegExp(`pid <strong>${process.pid}</strong>`));
+  assert.match(page.text, /\(worker 7\)/);
+  assert.match(page.text, /scheduler\.lock<\/code> \(held\)/);
+  for (const id of ['stage-status-sweep', 'cleanup-job-executions']) {
+    const row = new RegExp(`<tr class="job-row" id="job-${id}">([\\s\\S]*?)</tr>`).exec(page.text)?.[1];
+    assert.ok(row, `a row for ${id}`);
+    assert.match(row, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/, 'a next run time');
+    assert.match(row, /Run now/);
+  }
+  // The start-up sweep already ran once.
+  assert.match(page.text, /<tr class="execution execution--success">/);
+  assert.match(page.text, /class="chart"/);
+  assert.match(page.text, /<script src="\/static\/scheduler.js" defer><\/script>/);
+
+  const live = await admin.get('/scheduler/live');
+  assert.equal(live.status, 200);
+  assert.doesNotMatch(live.text, /<html/, 'the live part is a fragment');
+  assert.match(live.text, /id="job-stage-status-sweep"/);
+});
+
+test('"Run now" runs the job on the leader and says which execution it started', async () => {
+  const page = await admin.get('/scheduler');
+  const res = await admin.post('/scheduler/jobs/cleanup-job-executions/run', { _csrf: Browser.csrfFrom(page.text) });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, '/scheduler');
+  const after = await admin.get('/scheduler');
+  const executionId = Number(/cleanup-job-executions started on the leader as execution (\d+)/.exec(after.text)?.[1]);
+  assert.ok(executionId > 0, 'the flash names the execution');
+  await waitUntil(async () => (await database.db('job_executions').where({ id: executionId }).first())?.status === 'success', 5000, 'the run finished');
+  const row = await database.db('job_executions').where({ id: executionId }).first();
+  assert.equal(row.job_id, 'cleanup-job-executions');
+  assert.equal(Number(row.pid), process.pid);
+});
+
+test('"Run now" without the CSRF token is refused', async () => {
+  const res = await admin.post('/scheduler/jobs/cleanup-job-executions/run', {});
+  assert.equal(res.status, 403);
+});
+
+test('a student gets 403 and an anonymous visitor is sent to sign in', async () => {
+  assert.equal((await student.get('/scheduler')).status, 403);
+  assert.equal((await student.get('/scheduler/live')).status, 403);
+  const anonymous = await new Browser(server.baseUrl).get('/scheduler');
+  assert.equal(anonymous.status, 303);
+  assert.equal(anonymous.location, '/login');
+});
