@@ -2,9 +2,12 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** JSON lines with pid (pino's default base), so cluster logs can be told apart. */
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
-  return pino({
+/**
+ * JSON lines with pid (pino's default base), so cluster logs can be told
+ * apart. The CLI passes fd 2 so its stdout stays machine-readable.
+ */
+export function createLogger(level: string, bindings: Record<string, unknown> = {}, fd: 1 | 2 = 1): Logger {
+  const options = {
     level,
     base: { pid: process.pid, ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -12,5 +15,6 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
       paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password'],
       censor: '[redacted]',
     },
-  });
+  };
+  return fd === 1 ? pino(options) : pino(options, pino.destination({ fd, sync: true }));
 }

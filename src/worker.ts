@@ -52,6 +52,13 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       })
     : null;
 
+  // A stop asked for while the server is still starting waits until it is up
+  // (the server and stop() do not exist yet), then runs.
+  let stopAndExit: ((why: string) => Promise<void>) | undefined;
+  let stopAskedDuringBoot: string | undefined;
+  const requestStop = (why: string) => (stopAndExit ? void stopAndExit(why) : (stopAskedDuringBoot ??= why));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => requestStop(signal));
+
   onPrimaryMessage(async (message) => {
     if (message.type === 'stages-changed') leadership?.current?.stageChanged();
     if (message.type === 'run-job') {
@@ -59,7 +66,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       if (!scheduler) return; // only the leader answers
       sendToPrimary({ type: 'run-job-result', requestId: message.requestId, result: await runOnLeader(scheduler, message.jobId, log) });
     }
-    if (message.type === 'shutdown') void stopAndExit('shutdown message');
+    if (message.type === 'shutdown') requestStop('shutdown message');
   });
 
   const schedulerPort: SchedulerPort = {
@@ -108,7 +115,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       for (const r of results) if (r.status === 'rejected') throw r.reason;
     })());
 
-  async function stopAndExit(why: string): Promise<void> {
+  stopAndExit = async (why: string): Promise<void> => {
     log.info({ why }, 'worker stopping');
     // A request still open when the grace period ends does not hold us up.
     setTimeout(() => {
@@ -122,8 +129,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       log.error({ err }, 'worker stop failed');
       process.exit(1);
     }
-  }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stopAndExit(signal));
+  };
+  if (stopAskedDuringBoot) void stopAndExit(stopAskedDuringBoot);
 
   return { server, db, stop };
 }

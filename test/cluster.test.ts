@@ -154,6 +154,19 @@ test('run-now sent to a worker that is not the leader runs once, on the leader',
   assert.equal(status.status, 403);
 });
 
+test('scheduler:run from the CLI runs the job on the leader, waits, and prints the finished execution', async () => {
+  const leaderPid = readLockOwner(cluster.lockFile)!.pid;
+  const result = await runCli(cluster.env, 'scheduler:run', 'cleanup-job-executions');
+  assert.equal(result.code, 0, result.stderr);
+  const execution = JSON.parse(result.stdout);
+  assert.equal(execution.jobId, 'cleanup-job-executions');
+  assert.equal(execution.status, 'success');
+  assert.equal(execution.pid, leaderPid);
+  assert.match(execution.finishedAt, /Z$/);
+  assert.equal((await runCli(cluster.env, 'scheduler:run', 'no-such-job')).code, 2);
+  assert.equal((await runCli(cluster.env, 'scheduler:run')).code, 2);
+});
+
 test('/metrics answers for the whole cluster: one leader among the workers', async () => {
   const res = await fetch(`${cluster.baseUrl}/metrics`);
   assert.equal(res.status, 200);

@@ -47,6 +47,23 @@ test(`CLI and knex CLI with no cluster running never create the lock (${testDial
   assert.deepEqual(JSON.parse((await runCli(env, 'lock:status')).stdout), { path: lockFile, state: 'free', owner: null });
 });
 
+test('scheduler:run with no leader says so (exit 1); with --local it runs in the CLI process without the lock', async () => {
+  const lockFile = path.join(dir, 'local-run.lock');
+  const env = { ...process.env, DATABASE_URL: url, DATA_DIR: dir, SCHEDULER_LOCK_FILE: lockFile };
+  const remote = await runCli(env, 'scheduler:run', 'stage-status-sweep');
+  assert.equal(remote.code, 1);
+  assert.match(remote.stderr, /No scheduler leader is running/);
+
+  const local = await runCli(env, 'scheduler:run', 'stage-status-sweep', '--local');
+  assert.equal(local.code, 0, local.stderr);
+  const execution = JSON.parse(local.stdout);
+  assert.equal(execution.status, 'success');
+  assert.equal(execution.jobId, 'stage-status-sweep');
+  assert.notEqual(execution.pid, process.pid);
+  assert.equal(fs.existsSync(lockFile), false);
+  assert.equal(fs.existsSync(`${lockFile}.lock`), false);
+});
+
 test('start.sh clears a lock left by a dead process, migrates, and the new cluster elects a leader at once', async () => {
   const lockFile = path.join(dir, 'start.lock');
   leaveDeadLock(lockFile, { ageMs: 0 });

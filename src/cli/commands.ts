@@ -9,6 +9,14 @@ import { seedDemo } from './seed-demo.js';
 import { clearStaleLock, readLockState } from '../scheduler/lockfile-election.js';
 import { createElection } from '../scheduler/create-election.js';
 import { schedulerStatus } from '../scheduler/status.js';
+import os from 'node:os';
+import { findJob, jobDefinitions } from '../jobs/registry.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { createAlerter } from '../scheduler/alerts.js';
+import { createLogger } from '../log.js';
+import { executionJson, getExecution, type Execution } from '../scheduler/executions.js';
+import { followRunRequest, requestRun } from '../scheduler/run-requests.js';
+import { SECOND } from '../time.js';
 import { email, parseInput, password, role, z } from '../validation.js';
 
 export class UsageError extends Error {}
@@ -125,6 +133,40 @@ export const commands: Record<string, Command> = {
       // Reading who leads never takes part in the election.
       const leadership = await createElection(config, null).currentOwner();
       out(JSON.stringify(await schedulerStatus(db, leadership), null, 2));
+    },
+  },
+
+  'scheduler:run': {
+    usage: '<jobId> [--local]',
+    summary: 'run a job now on the running leader, wait, print the execution (JSON); --local runs it in this process',
+    options: { local: { type: 'boolean' } },
+    async run({ db, config, args, positionals, out }) {
+      const [jobId] = positionals;
+      if (!jobId) throw new UsageError('Missing <jobId>');
+      const jobs = jobDefinitions(config);
+      const job = findJob(jobs, jobId);
+      if (!job) throw new UsageError(`Unknown job "${jobId}"; known jobs: ${jobs.map((j) => j.id).join(', ')}`);
+      const election = createElection(config, null);
+      let execution: Execution | undefined;
+      if (args.local) {
+        // For debugging: the job body runs here, recorded like any run, but
+        // this process never takes the lock nor schedules anything.
+        const log = createLogger('silent');
+        const scheduler = new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log: createLogger('error', {}, 2), webhookUrl: config.alertWebhookUrl }) });
+        const { executionId, done } = await scheduler.runNow(job.id);
+        await done;
+        execution = await getExecution(db, executionId);
+      } else {
+        if ((await election.currentOwner()).state !== 'held') {
+          process.stderr.write('No scheduler leader is running. Start the app (npm start), or run the job here with --local.\n');
+          return 1;
+        }
+        const requestId = await requestRun(db, job.id, `cli pid ${process.pid} on ${os.hostname()}`);
+        execution = await followRunRequest(db, requestId, { finishTimeoutMs: job.timeoutMs + 10 * SECOND });
+      }
+      if (!execution) throw new Error('the execution row is missing');
+      out(JSON.stringify(executionJson(execution)));
+      return execution.status === 'success' ? 0 : 1;
     },
   },
 };

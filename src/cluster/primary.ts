@@ -17,6 +17,7 @@ const RUN_JOB_TIMEOUT_MS = 5 * SECOND;
 
 export function runPrimary(config: Config, log: Logger): Promise<number> {
   const bornAt = new Map<number, number>();
+  const serving = new Set<number>();
   const pendingRunJobs = new Map<string, { from: Worker; timer: NodeJS.Timeout }>();
   let youngDeaths = 0;
   let shuttingDown = false;
@@ -26,6 +27,7 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
   const fork = () => {
     const worker = cluster.fork({ COURSEWORK_ROLE: 'worker' });
     bornAt.set(worker.id, Date.now());
+    worker.once('listening', () => serving.add(worker.id));
     worker.on('message', (message: unknown) => onMessage(worker, message));
   };
 
@@ -72,6 +74,7 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (bornAt.get(worker.id) ?? Date.now());
     bornAt.delete(worker.id);
+    serving.delete(worker.id);
     if (shuttingDown) {
       log.info({ workerPid: worker.process.pid, code, signal }, 'worker stopped');
       return;
@@ -113,6 +116,9 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
               done();
             });
             send(worker, { type: 'shutdown' });
+            // A worker still booting may not listen for messages yet: say it
+            // again once it serves.
+            if (!serving.has(worker.id)) worker.once('listening', () => send(worker, { type: 'shutdown' }));
           }),
       );
       // Workers bound their own drain by SHUTDOWN_TIMEOUT_MS; this is the backstop.

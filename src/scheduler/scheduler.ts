@@ -17,6 +17,7 @@ import type { Election } from './election.js';
 import { claimFire, finishExecution, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
 import { listStoredJobs, recordJobRun, upsertJob } from './job-store.js';
 import { jobRuns } from '../cluster/metrics.js';
+import { answerRunRequest, claimRunRequests } from './run-requests.js';
 
 export interface SchedulerDeps {
   db: Knex;
@@ -32,6 +33,8 @@ const MISFIRE_GRACE_MS = 1000;
 /** Downtime can span thousands of fires; past this many, one row sums up the rest. */
 const MAX_MISSED_ROWS = 100;
 const STAGE_JOB = 'stage-status-sweep';
+/** How often the leader looks for run-now requests from outside the cluster (the CLI). */
+const RUN_REQUEST_POLL_MS = 1000;
 
 export class Scheduler {
   private readonly scheduled = new Map<string, schedule.Job>();
@@ -40,6 +43,8 @@ export class Scheduler {
   private readonly boundaryTimer: BoundaryTimer | null = null;
   private readonly runner: Runner = { pid: process.pid, hostname: os.hostname() };
   private stopped = false;
+  private requestPoll: NodeJS.Timeout | null = null;
+  private polling = false;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: SchedulerDeps) {
@@ -72,6 +77,7 @@ export class Scheduler {
     // boundary timer looks for the next one.
     for (const job of catchUp) await this.fire(job, now, 'startup');
     await this.boundaryTimer?.start();
+    this.requestPoll = setInterval(() => void this.pollRunRequests(), RUN_REQUEST_POLL_MS);
   }
 
   /** A stage was created, edited or deleted somewhere: look again at what comes next. */
@@ -104,9 +110,30 @@ export class Scheduler {
     return started!; // an unclaimed execution is always created
   }
 
+  private async pollRunRequests(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      if (!(await this.deps.election.stillLeading())) return;
+      for (const request of await claimRunRequests(this.deps.db)) {
+        try {
+          const { executionId } = await this.runNow(request.jobId);
+          await answerRunRequest(this.deps.db, request.id, { executionId });
+        } catch (err) {
+          await answerRunRequest(this.deps.db, request.id, { error: (err as Error).message });
+        }
+      }
+    } catch (err) {
+      this.deps.log.error({ err }, 'polling run-now requests failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
   /** Lost the lock: cancel every timer now, without waiting for anything. */
   halt(): void {
     this.stopped = true;
+    if (this.requestPoll) clearInterval(this.requestPoll);
     for (const job of this.scheduled.values()) job.cancel();
     this.scheduled.clear();
     void this.boundaryTimer?.stop();
