@@ -11,6 +11,8 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('requested_at').notNullable();
     t.bigInteger('claimed_at').nullable();
     t.bigInteger('execution_id').nullable();
+    // Why the leader did not start it: unknown_job | job_running | failed.
+    t.string('error_code', 32).nullable();
     t.text('error').nullable();
     // The leader's poll: unclaimed requests, oldest first.
     t.index(['claimed_at', 'id']);

@@ -3,6 +3,7 @@
 // Stopped in reverse: leadership (jobs finish, lock released) beside the
 // server's drain, then the database.
 import cluster from 'node:cluster';
+import os from 'node:os';
 import type { Server } from 'node:http';
 import { Router } from 'express';
 import type { Knex } from 'knex';
@@ -17,6 +18,7 @@ import { createElection, describeLock } from './scheduler/create-election.js';
 import { Leadership } from './scheduler/leadership.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { runOnLeader } from './scheduler/run-now.js';
+import { requestRun, waitForRunStart } from './scheduler/run-requests.js';
 import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
 import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
 import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
@@ -41,7 +43,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   enableWorkerMetrics();
   const db = connect(config.databaseUrl);
   const jobs = jobDefinitions(config);
-  const election = createElection(config, cluster.worker?.id ?? null);
+  const election = createElection(config, { db, workerId: cluster.worker?.id ?? null });
   const leadership = mayRunScheduler(config)
     ? new Leadership({
         election,
@@ -72,7 +74,13 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const schedulerPort: SchedulerPort = {
     jobIds: jobs.map((j) => j.id),
     leadership: () => election.currentOwner(),
-    runJob: async (jobId) => (await askPrimary<'run-job-result'>({ type: 'run-job', jobId }, 10 * SECOND)).result,
+    // With one host the leader is one of our siblings and hears us over IPC
+    // at once; with a shared-database election it may be on another host,
+    // and picks the request up from the database within a second.
+    runJob: async (jobId) =>
+      config.leaderElection === 'db'
+        ? waitForRunStart(db, await requestRun(db, jobId, `http via pid ${process.pid} on ${os.hostname()}`), 5 * SECOND)
+        : (await askPrimary<'run-job-result'>({ type: 'run-job', jobId }, 10 * SECOND)).result,
   };
 
   const metricsRoute = Router().get('/metrics', async (_req, res) => {

@@ -6,8 +6,8 @@ import { countUsers, createUser, findUserByEmail } from '../domain/users.js';
 import { dialectOf } from '../db/connect.js';
 import { createApiToken } from '../auth/tokens.js';
 import { seedDemo } from './seed-demo.js';
-import { clearStaleLock, readLockState } from '../scheduler/lockfile-election.js';
-import { createElection } from '../scheduler/create-election.js';
+import { clearStaleLock } from '../scheduler/lockfile-election.js';
+import { createElection, describeLock } from '../scheduler/create-election.js';
 import { schedulerStatus } from '../scheduler/status.js';
 import os from 'node:os';
 import { findJob, jobDefinitions } from '../jobs/registry.js';
@@ -15,7 +15,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { createAlerter } from '../scheduler/alerts.js';
 import { createLogger } from '../log.js';
 import { executionJson, getExecution, type Execution } from '../scheduler/executions.js';
-import { followRunRequest, requestRun } from '../scheduler/run-requests.js';
+import { requestRun, waitForExecutionEnd, waitForRunStart } from '../scheduler/run-requests.js';
 import { SECOND } from '../time.js';
 import { email, parseInput, password, role, z } from '../validation.js';
 
@@ -110,16 +110,18 @@ export const commands: Record<string, Command> = {
   'lock:status': {
     usage: '',
     summary: 'the scheduler lock: held, stale or free, and its owner (JSON)',
-    async run({ config, out }) {
-      const { state, owner } = readLockState(config.schedulerLockFile, config.schedulerLockStaleMs);
-      out(JSON.stringify({ path: config.schedulerLockFile, state, owner: state === 'free' ? null : owner }));
+    async run({ db, config, out }) {
+      const { state, owner } = await createElection(config, { db, workerId: null }).currentOwner();
+      out(JSON.stringify({ path: describeLock(config), state, owner: state === 'free' ? null : owner }));
     },
   },
 
   'lock:clear-stale': {
     usage: '',
-    summary: 'remove the scheduler lock if it is stale (start.sh runs this before the cluster)',
+    summary: 'remove the scheduler lock file if it is stale (start.sh runs this before the cluster)',
     async run({ config, out }) {
+      // A database lease expires by itself; only a lock file can be left behind.
+      if (config.leaderElection !== 'lockfile') return;
       const { state, owner } = clearStaleLock(config.schedulerLockFile, config.schedulerLockStaleMs);
       if (state === 'stale') out(`Removed a stale scheduler lock left by pid ${owner?.pid ?? 'unknown'} on ${owner?.hostname ?? 'an unknown host'}`);
       if (state === 'held') out(`Scheduler lock is held by live pid ${owner?.pid} on ${owner?.hostname}; leaving it`);
@@ -131,7 +133,7 @@ export const commands: Record<string, Command> = {
     summary: 'the leader, the jobs and recent executions (JSON)',
     async run({ db, config, out }) {
       // Reading who leads never takes part in the election.
-      const leadership = await createElection(config, null).currentOwner();
+      const leadership = await createElection(config, { db, workerId: null }).currentOwner();
       out(JSON.stringify(await schedulerStatus(db, leadership), null, 2));
     },
   },
@@ -146,7 +148,7 @@ export const commands: Record<string, Command> = {
       const jobs = jobDefinitions(config);
       const job = findJob(jobs, jobId);
       if (!job) throw new UsageError(`Unknown job "${jobId}"; known jobs: ${jobs.map((j) => j.id).join(', ')}`);
-      const election = createElection(config, null);
+      const election = createElection(config, { db, workerId: null });
       let execution: Execution | undefined;
       if (args.local) {
         // For debugging: the job body runs here, recorded like any run, but
@@ -162,7 +164,12 @@ export const commands: Record<string, Command> = {
           return 1;
         }
         const requestId = await requestRun(db, job.id, `cli pid ${process.pid} on ${os.hostname()}`);
-        execution = await followRunRequest(db, requestId, { finishTimeoutMs: job.timeoutMs + 10 * SECOND });
+        const started = await waitForRunStart(db, requestId, 30 * SECOND);
+        if (!started.ok) {
+          process.stderr.write(`${job.id} did not start: ${started.message}\n`);
+          return 1;
+        }
+        execution = await waitForExecutionEnd(db, started.executionId, job.timeoutMs + 10 * SECOND);
       }
       if (!execution) throw new Error('the execution row is missing');
       out(JSON.stringify(executionJson(execution)));

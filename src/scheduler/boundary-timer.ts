@@ -67,9 +67,12 @@ export class BoundaryTimer {
 
   private async arm(): Promise<void> {
     if (this.stopped) return;
-    this.cancel();
     const next = await this.deps.findNext();
-    if (this.stopped || next === null) return;
+    if (this.stopped) return;
+    // Polled often in some set-ups: an unchanged boundary keeps its timer.
+    if (this.job && next === this.armedFor) return;
+    this.cancel();
+    if (next === null) return;
 
     if (this.lastFired !== null && next <= this.lastFired && next <= this.now()) {
       const delay = Math.min(NO_PROGRESS_RETRY_MS * 2 ** this.stalledFires++, NO_PROGRESS_RETRY_MAX_MS);

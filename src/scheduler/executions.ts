@@ -112,6 +112,11 @@ export async function finishExecution(
     });
 }
 
+/** A claimed fire that will not run after all (leadership was lost meanwhile). */
+export async function abandonExecution(db: Knex, id: number, reason: string, now = Date.now()): Promise<void> {
+  await db('job_executions').where({ id }).update({ status: 'skipped', error: reason, finished_at: now, duration_ms: 0 });
+}
+
 function toExecution(r: Record<string, unknown>): Execution {
   return {
     id: Number(r.id),

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { SECOND, sleep } from '../time.js';
 import { getExecution, type Execution } from './executions.js';
+import type { RunJobResult } from '../cluster/messages.js';
 
 export interface RunRequest {
   id: number;
@@ -27,32 +28,37 @@ export async function claimRunRequests(db: Knex, now = Date.now()): Promise<RunR
   return claimed;
 }
 
-export async function answerRunRequest(db: Knex, id: number, answer: { executionId: number } | { error: string }): Promise<void> {
+export type RunRequestAnswer = { executionId: number } | { code: 'unknown_job' | 'job_running' | 'failed'; error: string };
+
+export async function answerRunRequest(db: Knex, id: number, answer: RunRequestAnswer): Promise<void> {
   await db('job_run_requests')
     .where({ id })
-    .update('executionId' in answer ? { execution_id: answer.executionId } : { error: answer.error });
+    .update('executionId' in answer ? { execution_id: answer.executionId } : { error_code: answer.code, error: answer.error });
 }
 
-/** Waits for the leader to start the request's execution, then for that execution to finish. */
-export async function followRunRequest(
-  db: Knex,
-  id: number,
-  { startTimeoutMs = 30 * SECOND, finishTimeoutMs, pollMs = 200 }: { startTimeoutMs?: number; finishTimeoutMs: number; pollMs?: number },
-): Promise<Execution> {
-  const startBy = Date.now() + startTimeoutMs;
-  let executionId: number | null = null;
-  while (executionId === null) {
-    const row = await db('job_run_requests').where({ id }).first('execution_id', 'error', 'claimed_at');
-    if (row?.error) throw new Error(row.error);
-    if (row?.execution_id !== null && row?.execution_id !== undefined) executionId = Number(row.execution_id);
-    else if (Date.now() > startBy) throw new Error(`no leader picked up the request within ${startTimeoutMs / SECOND} s${row?.claimed_at ? '' : ' (is the app running?)'}`);
-    else await sleep(pollMs);
+/** Waits until the leader has started the request's execution (or said why not). */
+export async function waitForRunStart(db: Knex, id: number, timeoutMs: number, pollMs = 100): Promise<RunJobResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await db('job_run_requests').where({ id }).first('execution_id', 'error_code', 'error', 'claimed_at');
+    if (row?.execution_id !== null && row?.execution_id !== undefined) return { ok: true, executionId: Number(row.execution_id) };
+    if (row?.error_code) return { ok: false, code: row.error_code, message: row.error ?? row.error_code };
+    if (Date.now() > deadline) {
+      // Withdraw it, so a leader arriving later does not run a job nobody waits for.
+      await db('job_run_requests').where({ id }).whereNull('claimed_at').delete();
+      return { ok: false, code: 'no_leader', message: `no leader picked up the request within ${timeoutMs} ms` };
+    }
+    await sleep(pollMs);
   }
-  const finishBy = Date.now() + finishTimeoutMs;
+}
+
+/** Waits for an execution to finish. */
+export async function waitForExecutionEnd(db: Knex, executionId: number, timeoutMs: number, pollMs = 200): Promise<Execution> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const execution = await getExecution(db, executionId);
     if (execution && execution.status !== 'running') return execution;
-    if (Date.now() > finishBy) throw new Error(`execution ${executionId} was still running after ${finishTimeoutMs / SECOND} s`);
+    if (Date.now() > deadline) throw new Error(`execution ${executionId} was still running after ${Math.round(timeoutMs / SECOND)} s`);
     await sleep(pollMs);
   }
 }

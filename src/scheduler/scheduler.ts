@@ -14,7 +14,7 @@ import { toIso } from '../time.js';
 import type { Alerter } from './alerts.js';
 import { BoundaryTimer } from './boundary-timer.js';
 import type { Election } from './election.js';
-import { claimFire, finishExecution, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
+import { abandonExecution, claimFire, finishExecution, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
 import { listStoredJobs, recordJobRun, upsertJob } from './job-store.js';
 import { jobRuns } from '../cluster/metrics.js';
 import { answerRunRequest, claimRunRequests } from './run-requests.js';
@@ -33,7 +33,7 @@ const MISFIRE_GRACE_MS = 1000;
 /** Downtime can span thousands of fires; past this many, one row sums up the rest. */
 const MAX_MISSED_ROWS = 100;
 const STAGE_JOB = 'stage-status-sweep';
-/** How often the leader looks for run-now requests from outside the cluster (the CLI). */
+/** How often the leader looks for run-now requests from outside the cluster (the CLI, other hosts). */
 const RUN_REQUEST_POLL_MS = 1000;
 
 export class Scheduler {
@@ -115,12 +115,16 @@ export class Scheduler {
     this.polling = true;
     try {
       if (!(await this.deps.election.stillLeading())) return;
+      // Workers on other hosts cannot tell us over IPC that a stage changed:
+      // with a shared-database election, look for a new next boundary here.
+      if (this.deps.config.leaderElection === 'db') this.boundaryTimer?.poke();
       for (const request of await claimRunRequests(this.deps.db)) {
         try {
           const { executionId } = await this.runNow(request.jobId);
           await answerRunRequest(this.deps.db, request.id, { executionId });
         } catch (err) {
-          await answerRunRequest(this.deps.db, request.id, { error: (err as Error).message });
+          const code = err instanceof UnknownJobError ? 'unknown_job' : err instanceof JobBusyError ? 'job_running' : 'failed';
+          await answerRunRequest(this.deps.db, request.id, { code, error: (err as Error).message });
         }
       }
     } catch (err) {
@@ -176,7 +180,7 @@ export class Scheduler {
     }
     const started = await this.startExclusive(job, scheduledFor, reason, () => claimFire(db, { jobId: job.id, scheduledFor, ...this.runner }));
     if (!started) {
-      log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire skipped: already claimed');
+      log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire not run: claimed elsewhere, or the scheduler stopped');
       return;
     }
     await started.done;
@@ -202,6 +206,11 @@ export class Scheduler {
       release();
     }
     if (executionId === null) return null;
+    if (this.stopped && reason !== 'manual') {
+      // Halted while the claim was in flight: leadership is gone, so must the run be.
+      await abandonExecution(this.deps.db, executionId, 'scheduler stopped before the run began');
+      return null;
+    }
     return { executionId, done: this.execute(job, executionId, scheduledFor, reason) };
   }
 
