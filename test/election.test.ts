@@ -3,12 +3,11 @@
 // stale time, which must step down rather than run beside the new leader.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LockfileElection, clearStaleLock, readLockState } from '../src/scheduler/lockfile-election.js';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { tempDir, waitUntil, type LogLine } from './helpers/cluster.js';
+import { holdElectionInChild, spawnScript, tempDir, waitUntil } from './helpers/cluster.js';
 import { ms } from '../src/db/rows.js';
 
 const STALE_MS = 2000;
@@ -26,18 +25,6 @@ after(async () => {
 
 function election(file: string, workerId = 1) {
   return new LockfileElection({ file, staleMs: STALE_MS, workerId });
-}
-
-function spawnFixture(script: string, args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: LogLine[] = [];
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    for (const raw of d.split('\n')) if (raw.trim()) lines.push(JSON.parse(raw));
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, exited, stderr: () => stderr };
 }
 
 test('one holder at a time; the owner file names it; release frees the lock', async () => {
@@ -64,19 +51,10 @@ test('one holder at a time; the owner file names it; release frees the lock', as
 
 test('a lock left by a SIGKILLed holder is taken over once stale, not before', async () => {
   const file = path.join(dir, 'killed.lock');
-  const holder = spawn(process.execPath, [
-    '--import',
-    'tsx',
-    '--input-type=module',
-    '-e',
-    `import { LockfileElection } from './src/scheduler/lockfile-election.ts';
-     const e = new LockfileElection({ file: ${JSON.stringify(file)}, staleMs: ${STALE_MS}, workerId: 9 });
-     console.log(await e.acquire()); setInterval(() => {}, 1000);`,
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-  assert.equal(readLockState(file, STALE_MS).owner?.pid, holder.pid);
-  holder.kill('SIGKILL');
-  await new Promise((resolve) => holder.once('exit', resolve));
+  const holder = await holdElectionInChild('lockfile', file, STALE_MS);
+  assert.equal(readLockState(file, STALE_MS).owner?.pid, holder.child.pid);
+  holder.child.kill('SIGKILL');
+  await holder.exited;
   const killedAt = Date.now();
 
   const contender = election(file, 2);
@@ -106,7 +84,7 @@ test('clearStaleLock removes a dead owner\'s lock and leaves a live one', async 
 
 test(`a leader whose event loop is blocked past the stale time steps down and runs nothing more (${testDialect})`, async () => {
   const file = path.join(dir, 'blocked.lock');
-  const fixture = spawnFixture('test/fixtures/blocking-leader.ts', [file, database.url, String(3 * STALE_MS)]);
+  const fixture = spawnScript('test/fixtures/blocking-leader.ts', [file, database.url, String(3 * STALE_MS)]);
   await waitUntil(() => fixture.lines.some((l) => l.msg === 'blocking the event loop'), 20_000, `the fixture blocks (stderr: ${fixture.stderr()})`);
   const fixturePid = fixture.child.pid!;
 

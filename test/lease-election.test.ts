@@ -4,12 +4,11 @@
 // elect one leader between them and fail over when that host dies.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Knex } from 'knex';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { childPids, listening, requestOnNewConnection, startCluster, startedScheduler, waitUntil, type LogLine, type RunningCluster } from './helpers/cluster.js';
+import { childPids, holdElectionInChild, listening, requestOnNewConnection, spawnScript, startCluster, startedScheduler, waitUntil, type RunningCluster } from './helpers/cluster.js';
 import { LeaseElection } from '../src/scheduler/lease-election.js';
 import { ms } from '../src/db/rows.js';
 
@@ -52,20 +51,9 @@ test(`one holder at a time; release frees the lease (${testDialect})`, async () 
 });
 
 test('a dead holder\'s lease is taken over once it expires, not before', async () => {
-  const holder = spawn(process.execPath, [
-    '--import',
-    'tsx',
-    '--input-type=module',
-    '-e',
-    `import { connect } from './src/db/connect.ts';
-     import { LeaseElection } from './src/scheduler/lease-election.ts';
-     const e = new LeaseElection({ db: connect(${JSON.stringify(database.url)}), leaseMs: ${LEASE_MS}, workerId: 9 });
-     console.log(await e.acquire()); setInterval(() => {}, 1000);`,
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const said = await new Promise<string>((resolve) => holder.stdout.once('data', (d) => resolve(String(d))));
-  assert.equal(said.trim(), 'true');
-  holder.kill('SIGKILL');
-  await new Promise((resolve) => holder.once('exit', resolve));
+  const holder = await holdElectionInChild('db', database.url, LEASE_MS);
+  holder.child.kill('SIGKILL');
+  await holder.exited;
   const killedAt = Date.now();
 
   const contender = lease(2);
@@ -77,20 +65,14 @@ test('a dead holder\'s lease is taken over once it expires, not before', async (
 });
 
 test('a leader whose event loop is blocked past its lease steps down and runs nothing more', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/blocking-leader.ts', 'db', database.url, String(3 * LEASE_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: LogLine[] = [];
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    for (const raw of d.split('\n')) if (raw.trim()) lines.push(JSON.parse(raw));
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  await waitUntil(() => lines.some((l) => l.msg === 'blocking the event loop'), 20_000, `the fixture blocks (${stderr})`);
+  const fixture = spawnScript('test/fixtures/blocking-leader.ts', ['db', database.url, String(3 * LEASE_MS)]);
+  const { lines, exited, child } = fixture;
+  await waitUntil(() => lines.some((l) => l.msg === 'blocking the event loop'), 20_000, `the fixture blocks (${fixture.stderr()})`);
 
   const successor = lease(2);
   await waitUntil(() => successor.acquire(), 3 * LEASE_MS, 'the successor takes over during the block');
   const takenAt = Date.now();
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await exited, 0, fixture.stderr());
   assert.ok(lines.some((l) => l.msg.includes('scheduler lock lost')), 'the blocked leader noticed');
   assert.equal(lines.find((l) => l.msg === 'fixture done')?.leading, false);
   const runs = await db('job_executions').where({ pid: child.pid }).whereIn('status', ['running', 'success', 'error']);

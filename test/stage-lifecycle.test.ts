@@ -113,7 +113,7 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     assert.equal(activated, 2000);
     assert.equal(completed, 1000);
 
-    const counts = await t.db('stage_transitions').select('from_status', 'to_status').count({ n: '*' }).groupBy('from_status', 'to_status');
+    const counts: { from_status: string; to_status: string; n: number | string }[] = await t.db('stage_transitions').select('from_status', 'to_status').count({ n: '*' }).groupBy('from_status', 'to_status');
     const byKind = Object.fromEntries(counts.map((c) => [`${c.from_status}->${c.to_status}`, Number(c.n)]));
     assert.deepEqual(byKind, { 'pending->active': 3000, 'active->completed': 1000 });
     const dupes = await t.db('stage_transitions').select('stage_id', 'to_status').count({ n: '*' }).groupBy('stage_id', 'to_status').having(t.db.raw('count(*) > 1'));

@@ -5,9 +5,11 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import http from 'node:http';
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive } from '../../src/scheduler/election.js';
 
 const exec = promisify(execFile);
 
@@ -89,11 +91,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const take = (chunk: string) => {
     for (const raw of chunk.split('\n')) {
       if (!raw.trim()) continue;
-      try {
-        logs.push(JSON.parse(raw) as LogLine);
-      } catch {
-        text.push(raw);
-      }
+      const parsed = parseLogLine(raw);
+      if (parsed) logs.push(parsed);
+      else text.push(raw);
     }
     for (const wake of waiters) wake();
   };
@@ -160,13 +160,43 @@ export async function childPids(pid: number): Promise<number[]> {
   }
 }
 
-export function isAlive(pid: number): boolean {
+export { isAlive };
+
+/** A pino line is a JSON object; anything else (even valid JSON such as `true`) is plain output. */
+function parseLogLine(raw: string): LogLine | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
+    const value: unknown = JSON.parse(raw);
+    return value !== null && typeof value === 'object' ? (value as LogLine) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** A TypeScript script as a child process, its pino JSON lines collected. */
+export function spawnScript(script: string, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: LogLine[] = [];
+  const text: string[] = [];
+  let stderr = '';
+  lineReader(child.stdout!, (chunk) => {
+    for (const raw of chunk.split('\n')) {
+      if (!raw.trim()) continue;
+      const parsed = parseLogLine(raw);
+      if (parsed) lines.push(parsed);
+      else text.push(raw);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, text, exited, stderr: () => stderr };
+}
+
+/** Runs test/fixtures/hold-election.ts and waits until it leads. */
+export async function holdElectionInChild(kind: 'lockfile' | 'db', target: string, ms: number) {
+  const holder = spawnScript('test/fixtures/hold-election.ts', [kind, target, String(ms)]);
+  await waitUntil(() => holder.text.includes('true') || holder.child.exitCode !== null, 20_000, `the holder leads (${holder.stderr()})`);
+  assert.ok(holder.text.includes('true'), `the holder did not lead: ${holder.text.join(' ')} ${holder.stderr()}`);
+  return holder;
 }
 
 function killTree(pid: number): void {

@@ -72,7 +72,7 @@ export type ApiClient = ReturnType<typeof apiClient>;
 let counter = 0;
 
 /** A user with an API token; emails are unique per call. */
-export async function userWithToken(db: Knex, role: Role, name = role): Promise<{ user: User; token: string }> {
+export async function userWithToken(db: Knex, role: Role, name: string = role): Promise<{ user: User; token: string }> {
   counter += 1;
   const user = await createUser(db, { email: `${name}${counter}@example.test`, password: 'password-123', role, name });
   return { user, token: await createApiToken(db, user.id) };
