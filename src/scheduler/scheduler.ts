@@ -36,6 +36,15 @@ const STAGE_JOB = 'stage-status-sweep';
 /** How often the leader looks for run-now requests from outside the cluster (the CLI, other hosts). */
 const RUN_REQUEST_POLL_MS = 1000;
 
+/**
+ * A job's cron as node-schedule reads it: in the job's own zone, so "02:00"
+ * means 02:00 there across DST changes (test/cron-dst.test.ts pins what that
+ * does on the days the clocks move).
+ */
+export function cronTrigger(job: Pick<JobDefinition, 'cron' | 'timezone'>): { rule: string; tz: string } {
+  return { rule: job.cron, tz: job.timezone };
+}
+
 export class Scheduler {
   private readonly scheduled = new Map<string, schedule.Job>();
   private readonly running = new Map<string, Promise<void>>();
@@ -63,7 +72,7 @@ export class Scheduler {
     const previous = new Map((await listStoredJobs(this.deps.db)).map((j) => [j.id, j]));
     const catchUp: JobDefinition[] = [];
     for (const job of this.deps.jobs) {
-      const scheduled = schedule.scheduleJob(job.id, { rule: job.cron, tz: job.timezone }, (fireDate: Date) => this.fire(job, fireDate.getTime(), 'cron'));
+      const scheduled = schedule.scheduleJob(job.id, cronTrigger(job), (fireDate: Date) => this.fire(job, fireDate.getTime(), 'cron'));
       // scheduleJob returns null instead of throwing for a spec it cannot use.
       if (!scheduled) throw new Error(`Job ${job.id}: node-schedule rejected the trigger "${job.cron}"`);
       scheduled.on('error', (err) => this.deps.log.error({ err, jobId: job.id }, 'job fire failed'));
