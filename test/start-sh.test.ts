@@ -82,15 +82,18 @@ test('start.sh clears a lock left by a dead process, migrates, and the new clust
 });
 
 test('without start.sh, stale detection alone recovers a dead process\'s lock', async () => {
+  const STALE_MS = 6000;
   const lockFile = path.join(dir, 'nostart.lock');
   leaveDeadLock(lockFile, { ageMs: 0 });
   const startedAt = Date.now();
-  const cluster = await startCluster({ databaseUrl: url, lockFile, workers: 2 });
+  // A stale time well beyond a worker's boot, so the workers surely first
+  // find the lock fresh and must wait for it to go stale.
+  const cluster = await startCluster({ databaseUrl: url, lockFile, workers: 2, env: { SCHEDULER_LOCK_STALE_MS: String(STALE_MS) } });
   try {
     const leader = await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
     const tookMs = Date.now() - startedAt;
-    assert.ok(tookMs >= Number(FAST_ELECTION.SCHEDULER_LOCK_STALE_MS) - 500, `waited for staleness (${tookMs} ms)`);
-    assert.ok(cluster.logs.some((l) => l.msg.includes(`scheduler already running in pid ${DEAD_PID}`)), 'first saw the dead owner');
+    assert.ok(tookMs >= STALE_MS - 500, `waited for staleness (${tookMs} ms)`);
+    assert.ok(cluster.logs.some((l) => l.msg.includes(`scheduler already running in pid ${DEAD_PID}`)), `first saw the dead owner; the log:\n${cluster.logs.map((l) => `${l.time} ${l.pid} ${l.msg}`).join('\n')}`);
     assert.equal(readLockOwner(lockFile)?.pid, leader.pid);
   } finally {
     assert.equal((await cluster.stop()).code, 0);
