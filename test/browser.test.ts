@@ -1,0 +1,101 @@
+// The pages in a real browser (Debian's chromium driven by playwright-core)
+// against the built cluster: a student signs in, reads the course timeline
+// and hands in work on the open stage; an admin runs a job from the scheduler
+// console and watches the live part update without a reload, which only a
+// browser running the page's script can show.
+// Chromium is found at CHROMIUM_PATH or /usr/bin/chromium; without it these
+// tests fail, unless SKIP_BROWSER_TESTS=1 says to leave them out.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { userWithToken } from './helpers/http.js';
+import { readLockOwner, requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { seedDemo, DEMO } from '../src/cli/seed-demo.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const skip = process.env.SKIP_BROWSER_TESTS === '1' ? 'SKIP_BROWSER_TESTS=1' : false;
+
+let database: TestDatabase;
+let cluster: RunningCluster;
+let browser: Browser;
+let admin: { email: string; token: string };
+
+before(async () => {
+  if (skip) return;
+  assert.ok(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: install Debian's chromium, set CHROMIUM_PATH, or set SKIP_BROWSER_TESTS=1`);
+  database = await createTestDatabase();
+  await seedDemo(database.db);
+  const { user, token } = await userWithToken(database.db, 'admin');
+  admin = { email: user.email, token };
+  cluster = await startCluster({ databaseUrl: database.url, workers: 2 });
+  await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  if (cluster?.child.exitCode === null) await cluster.stop();
+  await database?.cleanup();
+});
+
+async function signIn(email: string, password: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${cluster.baseUrl}/`);
+  assert.match(page.url(), /\/login$/, 'an anonymous visitor is sent to sign in');
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(/\/courses$/), page.click('button[type=submit]')]);
+  return page;
+}
+
+test(`a student reads the timeline and hands in work on the open stage (${testDialect})`, { skip }, async () => {
+  const page = await signIn(DEMO.student.email, DEMO.student.password);
+  await Promise.all([page.waitForURL(/\/courses\/\d+$/), page.click(`text=${DEMO.courseCode}`)]);
+
+  // Oldest first, each in its status's style, and "now" between the open and the coming stage.
+  const items = await page.locator('ol.timeline > li').evaluateAll((lis) => lis.map((li) => li.className));
+  assert.deepEqual(items, ['stage stage--completed', 'stage stage--active', 'timeline__now', 'stage stage--pending']);
+
+  await Promise.all([page.waitForURL(/\/stages\/\d+$/), page.click('a.stage__name:text("Prototype")')]);
+  await page.fill('#body', 'Our prototype, with a demo video.');
+  await Promise.all([page.waitForLoadState('load'), page.click('button:text("Submit work")')]);
+  await page.waitForSelector('li.submission');
+  assert.match(await page.locator('li.submission').first().innerText(), /Our prototype, with a demo video\./);
+  const stored = await database.db('submissions').where({ body: 'Our prototype, with a demo video.' });
+  assert.equal(stored.length, 1);
+
+  await page.goBack();
+  await page.goBack();
+  await Promise.all([page.waitForURL(/\/stages\/\d+$/), page.click('a.stage__name:text("Final report")')]);
+  assert.equal(await page.locator('button:text("Submit work")').count(), 0, 'no submit form on a pending stage');
+  assert.match(await page.locator('#submit').innerText(), /not open yet/);
+});
+
+test('the scheduler console names the leader, runs a job now, and updates itself without a reload', { skip }, async () => {
+  const page = await signIn(admin.email, 'password-123');
+  await page.goto(`${cluster.baseUrl}/scheduler`);
+  const leaderPid = readLockOwner(cluster.lockFile)!.pid;
+  assert.match(await page.locator('p.leader').innerText(), new RegExp(`pid ${leaderPid} `));
+
+  await Promise.all([page.waitForURL(/\/scheduler$/), page.click('#job-stage-status-sweep button:text("Run now")')]);
+  assert.match(await page.locator('body').innerText(), /stage-status-sweep started on the leader as execution \d+/);
+
+  // A run started elsewhere (the API) shows up in the open page by itself.
+  await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+  const before = await page.locator('tr.execution').count();
+  const run = await requestOnNewConnection(`${cluster.baseUrl}/api/scheduler/jobs/cleanup-job-executions/run`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin.token}` },
+    body: {},
+  });
+  assert.equal(run.status, 202, JSON.stringify(run.body));
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('tr.execution').length > n && document.querySelector('tr.execution')?.textContent?.includes('cleanup-job-executions'),
+    before,
+    { timeout: 15_000 },
+  );
+  assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'the page was not reloaded');
+});
