@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile TypeScript and the native SQLite addon.
-FROM node:22-slim AS build
+# Node 20: the version CI tests on.
+FROM node:20-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
@@ -11,7 +12,7 @@ COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: only what runs, as a non-root user.
-FROM node:22-slim
+FROM node:20-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/app/data \
@@ -21,6 +22,7 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json start.sh ./
+COPY --chown=node:node scripts ./scripts
 COPY --chown=node:node views ./views
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -17,6 +17,9 @@ function newestMtime(dir) {
   return newest;
 }
 
+// A production image ships dist/ without the sources: nothing to build from.
+if (!fs.existsSync(path.join(root, 'src'))) process.exit(0);
+
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
 const inputs = [...sources.map((s) => newestMtime(path.join(root, s))), ...['tsconfig.json', 'tsconfig.base.json', 'package-lock.json'].map((f) => fs.statSync(path.join(root, f)).mtimeMs)];
 if (built < Math.max(...inputs)) {
