@@ -85,16 +85,18 @@ test('the scheduler console names the leader, runs a job now, and updates itself
 
   // A run started elsewhere (the API) shows up in the open page by itself.
   await page.evaluate(() => Object.assign(window, { sameDocument: true }));
-  const before = await page.locator('tr.execution').count();
+  assert.equal(await page.locator('tr.execution', { hasText: 'cleanup-job-executions' }).count(), 0, 'no cleanup run shown yet');
   const run = await requestOnNewConnection(`${cluster.baseUrl}/api/scheduler/jobs/cleanup-job-executions/run`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin.token}` },
     body: {},
   });
   assert.equal(run.status, 202, JSON.stringify(run.body));
+  // Found by its id: the every-minute sweep may add newer rows above it meanwhile.
+  const executionId = String(run.body.executionId);
   await page.waitForFunction(
-    (n) => document.querySelectorAll('tr.execution').length > n && document.querySelector('tr.execution')?.textContent?.includes('cleanup-job-executions'),
-    before,
+    (id) => [...document.querySelectorAll('tr.execution')].some((row) => row.querySelector('td')?.textContent?.trim() === id && row.textContent?.includes('cleanup-job-executions')),
+    executionId,
     { timeout: 15_000 },
   );
   assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'the page was not reloaded');
