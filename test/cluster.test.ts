@@ -196,7 +196,8 @@ test('with SCHEDULER_ENABLED=false no worker takes the lock; the API says no lea
     assert.equal(status.status, 200);
     assert.equal(status.body.leader, null);
     const run = await requestOnNewConnection(`${off.baseUrl}/api/scheduler/jobs/stage-status-sweep/run`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: {} });
-    assert.equal(run.status, 503);
+    const errors = () => off.logs.filter((l) => l.level >= 50).map((l) => JSON.stringify(l)).join('\n');
+    assert.equal(run.status, 503, `${JSON.stringify(run.body)}\n${errors()}`);
     assert.equal(run.body.error.code, 'unavailable');
     assert.equal(fs.existsSync(off.lockFile), false);
     assert.equal(off.logs.filter(startedScheduler).length, 0);
