@@ -41,6 +41,9 @@ before(async () => {
 });
 
 after(async () => {
+  // A request that failed inside a worker is logged there, not in the test's output.
+  const failed = cluster.logs.filter((l) => l.msg === 'request failed');
+  if (failed.length) console.error(`requests that failed in the workers:\n${failed.map((l) => JSON.stringify(l)).join('\n')}`);
   if (cluster.child.exitCode === null) await cluster.stop();
   await database.cleanup();
   fs.rmSync(cluster.dataDir, { recursive: true, force: true });
