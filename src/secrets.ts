@@ -13,11 +13,20 @@ export function loadSessionSecret(config: Config): string {
   if (config.sessionSecret) return config.sessionSecret;
   const file = sessionSecretFile(config);
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Workers boot together and race to create it. Creating the file and then
+  // writing it would let a loser read it empty in between (and serve every
+  // request with a 500), so the secret is written whole beside it and linked
+  // into place: link() fails if the file exists, and never shows it half done.
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, randomBytes(32).toString('hex'), { mode: 0o600 });
   try {
-    // 'wx' fails if another process created it first; then we read theirs.
-    fs.writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+    fs.linkSync(temporary, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(temporary, { force: true });
   }
-  return fs.readFileSync(file, 'utf8').trim();
+  const secret = fs.readFileSync(file, 'utf8').trim();
+  if (!secret) throw new Error(`${file} is empty: delete it (a new secret is made at start) or set SESSION_SECRET`);
+  return secret;
 }
