@@ -6,7 +6,7 @@
 // that worker logs "scheduler started" (after its start-up catch-up run), and
 // "worker died; forking a new one" -> the new worker logs "worker listening".
 // Runs each election kind with the production defaults and with short settings.
-//   npm run build && npm run bench:failover          RUNS=3 npm run bench:failover
+//   npm run bench:failover          RUNS=3 npm run bench:failover
 //   ONLY=lockfile-short npm run bench:failover       (one scenario by name)
 import { sleep } from '../src/time.js';
 import { createTestDatabase } from '../test/helpers/database.js';

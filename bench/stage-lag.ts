@@ -1,17 +1,17 @@
 // Transition lag with the real cluster serving requests: creates STAGES
 // stages (default 1,000) through the API, their starts and ends spread over
 // SPREAD_S seconds (default 60), keeps CLIENTS request loops (default 8)
-// reading and writing meanwhile, and reports, per transition,
+// reading meanwhile, and reports, per transition,
 // stage_transitions.at minus the boundary it belongs to (p50/p99/max).
 // The sweep cron is set to once a year so only the boundary timer counts.
 // Runs on a fresh SQLite file, and on MySQL/MariaDB too when BENCH_MYSQL_URL
 // (a server URL whose user may create databases) is set.
-//   npm run build && npm run bench:lag
+//   npm run bench:stages     (runs after bench/stage-sweep.ts)
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { userWithToken } from '../test/helpers/http.js';
-import { requestOnNewConnection, startCluster } from '../test/helpers/cluster.js';
-import { SECOND, sleep, toIso } from '../src/time.js';
+import { requestOnNewConnection, startCluster, waitUntil } from '../test/helpers/cluster.js';
+import { SECOND, toIso } from '../src/time.js';
 import { ms } from '../src/db/rows.js';
 
 const STAGES = Number(process.env.STAGES ?? 1_000);
@@ -36,11 +36,8 @@ async function bench(label: string): Promise<void> {
   const cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS, env: { STAGE_SWEEP_CRON: '0 0 1 1 *', LOG_LEVEL: 'warn' } });
   try {
     // LOG_LEVEL=warn keeps request logs out of the way; wait for readiness over HTTP instead of the log.
-    const deadline = Date.now() + 30 * SECOND;
-    while ((await requestOnNewConnection(`${cluster.baseUrl}/readyz`).catch(() => ({ status: 0 }))).status !== 200) {
-      if (Date.now() > deadline) throw new Error('the cluster did not become ready');
-      await sleep(100);
-    }
+    const ready = async () => (await requestOnNewConnection(`${cluster.baseUrl}/readyz`).catch(() => ({ status: 0 }))).status === 200;
+    await waitUntil(ready, 30 * SECOND, 'the cluster is ready');
     const { token } = await userWithToken(database.db, 'teacher');
     const auth = { authorization: `Bearer ${token}` };
     const call = (method: string, path: string, body?: unknown) => requestOnNewConnection(cluster.baseUrl + path, { method, headers: auth, body });

@@ -89,12 +89,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const text: string[] = [];
   const waiters = new Set<() => void>();
   const take = (chunk: string) => {
-    for (const raw of chunk.split('\n')) {
-      if (!raw.trim()) continue;
-      const parsed = parseLogLine(raw);
-      if (parsed) logs.push(parsed);
-      else text.push(raw);
-    }
+    sortLines(chunk, logs, text);
     for (const wake of waiters) wake();
   };
   lineReader(child.stdout!, take);
@@ -163,12 +158,17 @@ export async function childPids(pid: number): Promise<number[]> {
 export { isAlive };
 
 /** A pino line is a JSON object; anything else (even valid JSON such as `true`) is plain output. */
-function parseLogLine(raw: string): LogLine | undefined {
-  try {
-    const value: unknown = JSON.parse(raw);
-    return value !== null && typeof value === 'object' ? (value as LogLine) : undefined;
-  } catch {
-    return undefined;
+function sortLines(chunk: string, logs: LogLine[], text: string[]): void {
+  for (const raw of chunk.split('\n')) {
+    if (!raw.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = undefined;
+    }
+    if (value !== null && typeof value === 'object') logs.push(value as LogLine);
+    else text.push(raw);
   }
 }
 
@@ -178,14 +178,7 @@ export function spawnScript(script: string, args: string[]) {
   const lines: LogLine[] = [];
   const text: string[] = [];
   let stderr = '';
-  lineReader(child.stdout!, (chunk) => {
-    for (const raw of chunk.split('\n')) {
-      if (!raw.trim()) continue;
-      const parsed = parseLogLine(raw);
-      if (parsed) lines.push(parsed);
-      else text.push(raw);
-    }
-  });
+  lineReader(child.stdout!, (chunk) => sortLines(chunk, lines, text));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, lines, text, exited, stderr: () => stderr };
