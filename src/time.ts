@@ -9,4 +9,8 @@ export function toIso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+export function toIsoOrNull(ms: number | null): string | null {
+  return ms === null ? null : toIso(ms);
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

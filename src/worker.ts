@@ -3,33 +3,26 @@
 // Stopped in reverse: leadership (jobs finish, lock released) beside the
 // server's drain, then the database.
 import cluster from 'node:cluster';
-import os from 'node:os';
 import type { Server } from 'node:http';
 import { Router } from 'express';
-import type { Knex } from 'knex';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { connect } from './db/connect.js';
 import { createApp } from './http/app.js';
+import { countRequests } from './http/metrics.js';
 import { loadSessionSecret } from './secrets.js';
 import { jobDefinitions } from './jobs/registry.js';
 import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './scheduler/create-election.js';
 import { Leadership } from './scheduler/leadership.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { runOnLeader } from './scheduler/run-now.js';
-import { requestRun, waitForRunStart } from './scheduler/run-requests.js';
+import { createLeaderLink } from './scheduler/leader-link.js';
+import { trackLeadership } from './scheduler/metrics.js';
 import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
 import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
-import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
-import { countRequests, enableWorkerMetrics, localMetrics, trackLeadership } from './cluster/metrics.js';
+import { askPrimary, inCluster, onPrimaryMessage } from './cluster/worker-ipc.js';
+import { enableWorkerMetrics, localMetrics } from './cluster/metrics.js';
 import { SECOND } from './time.js';
-
-export interface RunningWorker {
-  server: Server;
-  db: Knex;
-  stop(): Promise<void>;
-}
 
 /**
  * The explicit role check: only a process the cluster primary forked as a
@@ -39,7 +32,7 @@ export function mayRunScheduler(config: Config): boolean {
   return config.schedulerEnabled && config.processRole === 'worker' && cluster.isWorker;
 }
 
-export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
+export async function startWorker(config: Config, log: Logger): Promise<void> {
   enableWorkerMetrics();
   const db = connect(config.databaseUrl);
   const jobs = jobDefinitions(config);
@@ -53,6 +46,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
         createDuty: () => new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log, webhookUrl: config.alertWebhookUrl }) }),
       })
     : null;
+  const leaderLink = createLeaderLink(config, { db, log, leader: () => leadership?.current ?? null });
 
   // A stop asked for while the server is still starting waits until it is up
   // (the server and stop() do not exist yet), then runs.
@@ -60,27 +54,14 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   let stopAskedDuringBoot: string | undefined;
   const requestStop = (why: string) => (stopAndExit ? void stopAndExit(why) : (stopAskedDuringBoot ??= why));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => requestStop(signal));
-
-  onPrimaryMessage(async (message) => {
-    if (message.type === 'stages-changed') leadership?.current?.stageChanged();
-    if (message.type === 'run-job') {
-      const scheduler = leadership?.current;
-      if (!scheduler) return; // only the leader answers
-      sendToPrimary({ type: 'run-job-result', requestId: message.requestId, result: await runOnLeader(scheduler, message.jobId, log) });
-    }
+  onPrimaryMessage((message) => {
     if (message.type === 'shutdown') requestStop('shutdown message');
   });
 
   const schedulerPort: SchedulerPort = {
     jobIds: jobs.map((j) => j.id),
     leadership: () => election.currentOwner(),
-    // With one host the leader is one of our siblings and hears us over IPC
-    // at once; with a shared-database election it may be on another host,
-    // and picks the request up from the database within a second.
-    runJob: async (jobId) =>
-      config.leaderElection === 'db'
-        ? waitForRunStart(db, await requestRun(db, jobId, `http via pid ${process.pid} on ${os.hostname()}`), 5 * SECOND)
-        : (await askPrimary<'run-job-result'>({ type: 'run-job', jobId }, 10 * SECOND)).result,
+    runJob: (jobId) => leaderLink.runJob(jobId),
   };
 
   const metricsRoute = Router().get('/metrics', async (_req, res) => {
@@ -93,7 +74,6 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     db,
     log,
     sessionSecret: loadSessionSecret(config),
-    stageEvents: { changed: () => (inCluster() ? sendToPrimary({ type: 'stages-changed' }) : leadership?.current?.stageChanged()) },
     extraRoutes: [
       countRequests,
       metricsRoute,
@@ -119,6 +99,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const results = await Promise.allSettled([closed, leadership?.stop(config.shutdownTimeoutMs)]);
+      leaderLink.close();
       await db.destroy();
       for (const r of results) if (r.status === 'rejected') throw r.reason;
     })());
@@ -139,6 +120,4 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     }
   };
   if (stopAskedDuringBoot) void stopAndExit(stopAskedDuringBoot);
-
-  return { server, db, stop };
 }

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { BoundaryTimer } from '../src/scheduler/boundary-timer.js';
+import { DueTimer } from '../src/scheduler/due-timer.js';
 import { advanceStageStatuses, nextStageBoundary } from '../src/domain/stage-lifecycle.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { createLogger } from '../src/log.js';
@@ -38,7 +38,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 
 test(`opens and closes a stage within a second of its dates (${testDialect})`, { timeout: 20_000 }, async () => {
   const fired: number[] = [];
-  const timer = new BoundaryTimer({
+  const timer = new DueTimer({
     log,
     findNext: () => nextStageBoundary(t.db),
     fire: async (boundary) => {
@@ -70,7 +70,7 @@ test('a boundary already past fires at once; a far one is armed, not fired', asy
   const now = await dbNowMs(t.db);
   const overdue = await addStage(now - 1000, now + DAY);
   const far = await addStage(now + 200 * DAY, now + 300 * DAY);
-  const timer = new BoundaryTimer({ log, findNext: () => nextStageBoundary(t.db), fire: async () => void (await advanceStageStatuses(t.db, 'timer')) });
+  const timer = new DueTimer({ log, findNext: () => nextStageBoundary(t.db), fire: async () => void (await advanceStageStatuses(t.db, 'timer')) });
   await timer.start();
   try {
     await waitFor(async () => (await statusOf(overdue)) === 'active', 3000);
@@ -88,7 +88,7 @@ test('a boundary already past fires at once; a far one is armed, not fired', asy
 test('a fire that moves nothing is retried with a pause, not in a tight loop', async () => {
   let fires = 0;
   const stuck = Date.now() - 10_000;
-  const timer = new BoundaryTimer({ log, findNext: async () => stuck, fire: async () => void fires++ });
+  const timer = new DueTimer({ log, findNext: async () => stuck, fire: async () => void fires++ });
   await timer.start();
   await sleep(1000);
   await timer.stop();
@@ -99,7 +99,7 @@ test('a fire that moves nothing is retried with a pause, not in a tight loop', a
 test('stop cancels the armed timer', async () => {
   let fires = 0;
   const at = Date.now() + 300;
-  const timer = new BoundaryTimer({ log, findNext: async () => at, fire: async () => void fires++ });
+  const timer = new DueTimer({ log, findNext: async () => at, fire: async () => void fires++ });
   await timer.start();
   await timer.stop();
   await sleep(600);

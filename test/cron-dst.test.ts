@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import schedule from 'node-schedule';
 import { loadConfig } from '../src/config.js';
 import { jobDefinitions } from '../src/jobs/registry.js';
-import { cronTrigger } from '../src/scheduler/scheduler.js';
+import { cronTrigger } from '../src/scheduler/cron.js';
 import { MINUTE } from '../src/time.js';
 
 afterEach(() => {

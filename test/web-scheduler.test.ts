@@ -8,14 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { Browser, startTestServer, userWithToken, type TestServer } from './helpers/http.js';
-import { tempDir, waitUntil } from './helpers/cluster.js';
+import { tempDir } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { jobDefinitions } from '../src/jobs/registry.js';
 import { LockfileElection } from '../src/scheduler/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { createAlerter } from '../src/scheduler/alerts.js';
-import { runOnLeader } from '../src/scheduler/run-now.js';
+import { runOnLeader } from '../src/scheduler/leader-link.js';
 import { webSchedulerRoutes } from '../src/http/routes/web-scheduler.js';
 import type { SchedulerPort } from '../src/http/routes/api-scheduler.js';
 

@@ -1,5 +1,6 @@
 // What the primary and its workers say to each other over cluster IPC. The
 // primary only relays: it serves no HTTP and runs no job.
+import type { RunJobResult } from '../scheduler/run-now.js';
 
 /** Worker -> primary. */
 export type WorkerMessage =
@@ -19,10 +20,6 @@ export type PrimaryMessage =
   | { type: 'run-job-result'; requestId: string; result: RunJobResult }
   | { type: 'metrics-result'; requestId: string; contentType: string; body: string; error?: string }
   | { type: 'shutdown' };
-
-export type RunJobResult =
-  | { ok: true; executionId: number }
-  | { ok: false; code: 'unknown_job' | 'job_running' | 'no_leader' | 'failed'; message: string };
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

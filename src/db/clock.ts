@@ -1,10 +1,7 @@
 // "Now" as the database sees it, in epoch milliseconds. Status changes compare
 // against this clock, so workers and hosts with skewed clocks still agree.
 import type { Knex } from 'knex';
-
-function isMysql(db: Knex): boolean {
-  return db.client.config.client === 'mysql2';
-}
+import { isMysql } from './connect.js';
 
 /** A SQL expression for the database's current time in epoch ms. */
 export function nowMsSql(db: Knex): Knex.Raw {

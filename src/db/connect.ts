@@ -10,6 +10,11 @@ export function dialectOf(url: string): Dialect {
   return url.startsWith('mysql://') ? 'mysql' : 'sqlite';
 }
 
+/** True for a pool on MySQL/MariaDB, where some statements differ. */
+export function isMysql(db: Knex): boolean {
+  return db.client.config.client === 'mysql2';
+}
+
 export function sqlitePath(url: string): string {
   return url.replace(/^sqlite:(\/\/)?/, '');
 }

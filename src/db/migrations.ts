@@ -5,14 +5,10 @@
 // migration without its extension, so both modes share one history.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { projectRoot, runningFromSource } from '../paths.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const runningFromSource = import.meta.url.endsWith('.ts');
-
-/** The project root: src/db or dist/db are two levels below it. */
-export const projectRoot = path.resolve(here, '..', '..');
 
 function defaultDirectory(): string {
   return runningFromSource ? path.join(projectRoot, 'migrations') : path.join(projectRoot, 'dist', 'migrations');

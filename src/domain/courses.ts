@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Actor } from './users.js';
+import { announceStagesChanged } from './stage-events.js';
 
 export interface Course {
   id: number;
@@ -124,6 +125,8 @@ export async function updateCourse(db: Knex, actor: Actor, id: number, input: Pa
 export async function deleteCourse(db: Knex, actor: Actor, id: number): Promise<void> {
   await getManagedCourse(db, actor, id);
   await db('courses').where({ id }).delete();
+  // Its stages went with it (cascade): the leader may be armed for one of them.
+  announceStagesChanged();
 }
 
 export interface Member {

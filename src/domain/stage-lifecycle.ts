@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { dbNowMs } from '../db/clock.js';
 import { ms } from '../db/rows.js';
+import { isMysql } from '../db/connect.js';
 import type { TransitionCause } from './stage-status.js';
 
 export interface SweepResult {
@@ -17,10 +18,6 @@ export interface SweepResult {
 const UNFINISHED = ['pending', 'active'];
 const MYSQL_SWEEP_LOCK = 'coursework.stage_sweep';
 const MYSQL_LOCK_WAIT_S = 30;
-
-function isMysql(db: Knex): boolean {
-  return db.client.config.client === 'mysql2';
-}
 
 /**
  * Brings every stage's status in line with the database clock and records

@@ -1,13 +1,13 @@
 // Stages of a course. The status column is derived from the dates and the
 // database clock; create and edit set it here, the scheduler moves it on time.
 import type { Knex } from 'knex';
-import { ValidationError } from '../errors.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { dbNowMs } from '../db/clock.js';
 import { ms } from '../db/rows.js';
 import { toIso } from '../time.js';
 import { getManagedCourse, getVisibleCourse, type Course } from './courses.js';
 import { recordTransitions, statusAt, type StageStatus } from './stage-status.js';
+import { announceStagesChanged } from './stage-events.js';
 import type { Actor } from './users.js';
 
 export interface Stage {
@@ -80,7 +80,7 @@ export async function getVisibleStage(db: Knex, actor: Actor, id: number): Promi
 export async function createStage(db: Knex, actor: Actor, courseId: number, input: StageInput): Promise<Stage> {
   await getManagedCourse(db, actor, courseId);
   checkWindow(input.startDate, input.endDate);
-  return db.transaction(async (trx) => {
+  const stage = await db.transaction(async (trx) => {
     const now = await dbNowMs(trx);
     const status = statusAt(input.startDate, input.endDate, now);
     const row = {
@@ -98,12 +98,14 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
     await recordTransitions(trx, Number(id), 'pending', status, now, 'edit');
     return toStage({ id, ...row });
   });
+  announceStagesChanged();
+  return stage;
 }
 
 export async function updateStage(db: Knex, actor: Actor, id: number, input: Partial<StageInput>): Promise<Stage> {
   const { course } = await getVisibleStage(db, actor, id);
   await getManagedCourse(db, actor, course.id);
-  return db.transaction(async (trx) => {
+  const stage = await db.transaction(async (trx) => {
     const now = await dbNowMs(trx);
     // Write first: on SQLite this takes the write lock before anything is read
     // (a read-then-write transaction can fail with SQLITE_BUSY under WAL); on
@@ -123,6 +125,8 @@ export async function updateStage(db: Knex, actor: Actor, id: number, input: Par
     await recordTransitions(trx, id, current.status, next.status, now, 'edit');
     return next;
   });
+  announceStagesChanged();
+  return stage;
 }
 
 function definedOnly<T extends object>(input: T): Partial<T> {
@@ -133,6 +137,7 @@ export async function deleteStage(db: Knex, actor: Actor, id: number): Promise<v
   const { course } = await getVisibleStage(db, actor, id);
   await getManagedCourse(db, actor, course.id);
   await db('stages').where({ id }).delete();
+  announceStagesChanged();
 }
 
 export async function listTransitions(db: Knex, actor: Actor, stageId: number): Promise<Transition[]> {

@@ -6,8 +6,7 @@ import helmet from 'helmet';
 import cookieParser from 'cookie-parser';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
-import { projectRoot } from '../db/migrations.js';
-import { ignoreStageEvents, type StageEvents } from '../domain/stage-events.js';
+import { projectRoot } from '../paths.js';
 import { identify, requireActor } from './auth.js';
 import { csrfProtection } from './csrf.js';
 import { errorHandler, notFound } from './errors.js';
@@ -24,7 +23,6 @@ export interface AppDeps {
   sessionSecret: string;
   /** Set behind HTTPS so cookies get the Secure flag. */
   secureCookies?: boolean;
-  stageEvents?: StageEvents;
   /** Extra routers mounted before the 404 handler (scheduler, metrics). */
   extraRoutes?: RequestHandler[];
 }
@@ -34,7 +32,6 @@ export const BODY_LIMIT = '100kb';
 export function createApp(deps: AppDeps): Express {
   const { db, log, sessionSecret } = deps;
   const secureCookies = deps.secureCookies ?? false;
-  const stageEvents = deps.stageEvents ?? ignoreStageEvents;
   const app = express();
 
   app.set('view engine', 'ejs');
@@ -55,9 +52,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(pageLocals);
 
   for (const route of deps.extraRoutes ?? []) app.use(route);
-  app.use('/api', requireActor, courseRoutes({ db, stageEvents }), stageRoutes({ db, stageEvents }));
+  app.use('/api', requireActor, courseRoutes({ db }), stageRoutes({ db }));
   app.get('/api/me', (req, res) => res.json(req.actor));
-  app.use(webRoutes({ db, stageEvents }));
+  app.use(webRoutes({ db }));
 
   app.use(notFound);
   app.use(errorHandler);

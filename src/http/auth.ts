@@ -1,7 +1,7 @@
 // Who is calling: a bearer token (API clients) or the browser session.
 import type { Knex } from 'knex';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { userForApiToken } from '../auth/tokens.js';
+import { userForApiToken } from '../domain/api-tokens.js';
 import { findUserById, type Actor } from '../domain/users.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Role } from '../validation.js';

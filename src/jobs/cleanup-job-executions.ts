@@ -3,7 +3,7 @@
 // enough to stall every request that writes meanwhile.
 import type { Knex } from 'knex';
 import { DAY } from '../time.js';
-import type { JobContext } from './registry.js';
+import type { JobContext } from './job.js';
 
 export const CLEANUP_BATCH_SIZE = 1000;
 

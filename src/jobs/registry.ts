@@ -1,46 +1,24 @@
-// Every job the scheduler knows, declared once. A job body is a plain async
-// function of narrow dependencies: it knows nothing of clusters, locks or
-// node-schedule, so the CLI can run it locally and tests can call it directly.
-import type { Knex } from 'knex';
+// Every job the scheduler knows, declared once, each with everything about
+// when it runs. A job body is a plain async function of narrow dependencies:
+// it knows nothing of clusters, locks or node-schedule, so the CLI can run it
+// locally and tests can call it directly.
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
 import { MINUTE } from '../time.js';
-import { sweepStageStatuses } from './stage-status-sweep.js';
+import type { JobDefinition } from './job.js';
+import { nextStageBoundary, sweepStageStatuses } from './stage-status-sweep.js';
 import { cleanupJobExecutions } from './cleanup-job-executions.js';
-
-/** Why a job body is running: its cron trigger, a stage boundary, leader start-up, or a person. */
-export type FireReason = 'cron' | 'timer' | 'startup' | 'manual';
-
-export interface JobContext {
-  db: Knex;
-  log: Logger;
-  config: Config;
-  reason: FireReason;
-}
-
-/** What to do about fires that came while no leader was running. */
-export type MisfirePolicy = 'skip' | 'run-once';
-
-export interface JobDefinition {
-  id: string;
-  name: string;
-  /** node-schedule cron spec (5 fields, or 6 with seconds). */
-  cron: string;
-  /** IANA zone the cron spec is read in. */
-  timezone: string;
-  misfire: MisfirePolicy;
-  /** A run still going after this long is recorded as an error. */
-  timeoutMs: number;
-  run(ctx: JobContext): Promise<unknown>;
-}
 
 export function jobDefinitions(config: Config): JobDefinition[] {
   return [
     {
       id: 'stage-status-sweep',
       name: 'Stage status sweep',
+      // The cron is the safety net; the stage boundaries are the real trigger.
       cron: config.stageSweepCron,
       timezone: 'UTC',
+      nextDue: nextStageBoundary,
+      // Stages whose dates passed while no leader ran are caught up at once.
+      runOnLeaderStart: true,
       // The sweep catches up by itself: one run after downtime is enough.
       misfire: 'run-once',
       timeoutMs: 5 * MINUTE,
@@ -56,8 +34,4 @@ export function jobDefinitions(config: Config): JobDefinition[] {
       run: cleanupJobExecutions,
     },
   ];
-}
-
-export function findJob(jobs: JobDefinition[], id: string): JobDefinition | undefined {
-  return jobs.find((job) => job.id === id);
 }

@@ -1,6 +1,10 @@
-import { advanceStageStatuses, type SweepResult } from '../domain/stage-lifecycle.js';
+// The stage status sweep: moves every due stage along its lifecycle. Fired by
+// its cron, at each stage boundary (nextDue), and when a leader starts.
+import { advanceStageStatuses, nextStageBoundary, type SweepResult } from '../domain/stage-lifecycle.js';
 import type { TransitionCause } from '../domain/stage-status.js';
-import type { FireReason, JobContext } from './registry.js';
+import type { FireReason, JobContext } from './job.js';
+
+export { nextStageBoundary };
 
 const CAUSE: Record<FireReason, Exclude<TransitionCause, 'edit'>> = {
   cron: 'sweep',

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from '../db/errors.js';
 import { ms, msOrNull } from '../db/rows.js';
-import { toIso } from '../time.js';
+import { toIso, toIsoOrNull } from '../time.js';
 
 export type ExecutionStatus = 'running' | 'success' | 'error' | 'skipped' | 'missed';
 
@@ -133,8 +133,7 @@ function toExecution(r: Record<string, unknown>): Execution {
 }
 
 export function executionJson(e: Execution) {
-  const iso = (v: number | null) => (v === null ? null : toIso(v));
-  return { ...e, scheduledFor: toIso(e.scheduledFor), startedAt: iso(e.startedAt), finishedAt: iso(e.finishedAt) };
+  return { ...e, scheduledFor: toIso(e.scheduledFor), startedAt: toIsoOrNull(e.startedAt), finishedAt: toIsoOrNull(e.finishedAt) };
 }
 
 /** Newest first. */

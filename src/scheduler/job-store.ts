@@ -2,7 +2,7 @@
 // any worker, the CLI and the next leader can read it.
 import type { Knex } from 'knex';
 import { msOrNull } from '../db/rows.js';
-import type { JobDefinition } from '../jobs/registry.js';
+import type { JobDefinition } from '../jobs/job.js';
 
 export interface StoredJob {
   id: string;

@@ -1,16 +1,25 @@
-// Run-now as the leader answers it, whichever worker took the request.
-import type { RunJobResult } from '../cluster/messages.js';
-import type { Logger } from '../log.js';
-import { JobBusyError, UnknownJobError, type Scheduler } from './scheduler.js';
+// Run-now's one result type and its one error-to-code mapping, whichever way
+// the request reached the leader (cluster IPC, the database queue, the CLI).
+export type RunJobErrorCode = 'unknown_job' | 'job_running' | 'no_leader' | 'failed';
 
-export async function runOnLeader(scheduler: Scheduler, jobId: string, log: Logger): Promise<RunJobResult> {
-  try {
-    const { executionId } = await scheduler.runNow(jobId);
-    return { ok: true, executionId };
-  } catch (err) {
-    if (err instanceof UnknownJobError) return { ok: false, code: 'unknown_job', message: err.message };
-    if (err instanceof JobBusyError) return { ok: false, code: 'job_running', message: err.message };
-    log.error({ err, jobId }, 'run-now failed');
-    return { ok: false, code: 'failed', message: (err as Error).message };
+export type RunJobResult = { ok: true; executionId: number } | { ok: false; code: RunJobErrorCode; message: string };
+
+export class UnknownJobError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Unknown job "${jobId}"`);
   }
+}
+
+export class JobBusyError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Job "${jobId}" is running`);
+  }
+}
+
+/** Why a run-now did not start, as the code callers branch on. */
+export function runNowFailure(err: unknown): Extract<RunJobResult, { ok: false }> {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof UnknownJobError) return { ok: false, code: 'unknown_job', message };
+  if (err instanceof JobBusyError) return { ok: false, code: 'job_running', message };
+  return { ok: false, code: 'failed', message };
 }

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { SECOND, sleep } from '../time.js';
 import { getExecution, type Execution } from './executions.js';
-import type { RunJobResult } from '../cluster/messages.js';
+import type { RunJobResult } from './run-now.js';
 
 export interface RunRequest {
   id: number;
@@ -28,12 +28,10 @@ export async function claimRunRequests(db: Knex, now = Date.now()): Promise<RunR
   return claimed;
 }
 
-export type RunRequestAnswer = { executionId: number } | { code: 'unknown_job' | 'job_running' | 'failed'; error: string };
-
-export async function answerRunRequest(db: Knex, id: number, answer: RunRequestAnswer): Promise<void> {
+export async function answerRunRequest(db: Knex, id: number, result: RunJobResult): Promise<void> {
   await db('job_run_requests')
     .where({ id })
-    .update('executionId' in answer ? { execution_id: answer.executionId } : { error_code: answer.code, error: answer.error });
+    .update(result.ok ? { execution_id: result.executionId } : { error_code: result.code, error: result.message });
 }
 
 /** Waits until the leader has started the request's execution (or said why not). */

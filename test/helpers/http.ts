@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { createApp, type AppDeps } from '../../src/http/app.js';
 import { createLogger } from '../../src/log.js';
 import { createUser, type User } from '../../src/domain/users.js';
-import { createApiToken } from '../../src/auth/tokens.js';
+import { createApiToken } from '../../src/domain/api-tokens.js';
 import type { Role } from '../../src/validation.js';
 
 export interface TestServer {

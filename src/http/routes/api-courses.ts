@@ -5,9 +5,8 @@ import { addMember, createCourse, deleteCourse, getVisibleCourse, listMembers, l
 import { createStage, listStages, stageJson } from '../../domain/stages.js';
 import { courseSchema, courseUpdateSchema, memberSchema, pageSchema, stageSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
-import type { StageEvents } from '../../domain/stage-events.js';
 
-export function courseRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEvents }): Router {
+export function courseRoutes({ db }: { db: Knex }): Router {
   const router = Router();
 
   router.get('/courses', async (req, res) => {
@@ -31,7 +30,6 @@ export function courseRoutes({ db, stageEvents }: { db: Knex; stageEvents: Stage
 
   router.delete('/courses/:id', async (req, res) => {
     await deleteCourse(db, actorOf(req), parseId(req.params.id));
-    stageEvents.changed();
     res.status(204).end();
   });
 
@@ -42,7 +40,6 @@ export function courseRoutes({ db, stageEvents }: { db: Knex; stageEvents: Stage
 
   router.post('/courses/:id/stages', async (req, res) => {
     const stage = await createStage(db, actorOf(req), parseId(req.params.id), parseInput(stageSchema, req.body));
-    stageEvents.changed();
     res.status(201).location(`/api/stages/${stage.id}`).json(stageJson(stage));
   });
 

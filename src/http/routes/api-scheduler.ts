@@ -6,7 +6,7 @@ import { requireRole } from '../auth.js';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
 import type { LeadershipSnapshot } from '../../scheduler/election.js';
 import { schedulerStatus } from '../../scheduler/status.js';
-import type { RunJobResult } from '../../cluster/messages.js';
+import type { RunJobResult } from '../../scheduler/run-now.js';
 
 export interface SchedulerPort {
   jobIds: string[];

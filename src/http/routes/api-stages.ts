@@ -5,9 +5,8 @@ import { deleteStage, getVisibleStage, listTransitions, stageJson, transitionJso
 import { createSubmission, listSubmissions, submissionJson } from '../../domain/submissions.js';
 import { stageUpdateSchema, submissionSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
-import type { StageEvents } from '../../domain/stage-events.js';
 
-export function stageRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEvents }): Router {
+export function stageRoutes({ db }: { db: Knex }): Router {
   const router = Router();
 
   router.get('/stages/:id', async (req, res) => {
@@ -17,13 +16,11 @@ export function stageRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageE
 
   router.patch('/stages/:id', async (req, res) => {
     const stage = await updateStage(db, actorOf(req), parseId(req.params.id), parseInput(stageUpdateSchema, req.body));
-    stageEvents.changed();
     res.json(stageJson(stage));
   });
 
   router.delete('/stages/:id', async (req, res) => {
     await deleteStage(db, actorOf(req), parseId(req.params.id));
-    stageEvents.changed();
     res.status(204).end();
   });
 

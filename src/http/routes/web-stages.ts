@@ -7,7 +7,6 @@ import { canManage, getManagedCourse, isMember, listMembers, type Course } from 
 import { createStage, deleteStage, getVisibleStage, listTransitions, updateStage, type Stage, type StageInput } from '../../domain/stages.js';
 import { createSubmission, listSubmissions } from '../../domain/submissions.js';
 import { statusAt } from '../../domain/stage-status.js';
-import type { StageEvents } from '../../domain/stage-events.js';
 import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
 import { ConflictError, ValidationError, type FieldProblem } from '../../errors.js';
@@ -51,7 +50,7 @@ function stageValues(stage: Stage, zone: string): StageValues {
 
 const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '' };
 
-export function webStageRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEvents }): Router {
+export function webStageRoutes({ db }: { db: Knex }): Router {
   const router = Router();
 
   const formPage = (course: Course, stage: Stage | null, values: StageValues) => ({
@@ -114,7 +113,6 @@ export function webStageRoutes({ db, stageEvents }: { db: Knex; stageEvents: Sta
     const values = formValues(req.body, STAGE_FIELDS);
     try {
       const stage = await createStage(db, actor, course.id, stageInput(values, course.timezone));
-      stageEvents.changed();
       flash(req, `Stage "${stage.name}" created`);
       res.redirect(303, `/courses/${course.id}`);
     } catch (err) {
@@ -137,7 +135,6 @@ export function webStageRoutes({ db, stageEvents }: { db: Knex; stageEvents: Sta
     const values = formValues(req.body, STAGE_FIELDS);
     try {
       const updated = await updateStage(db, actor, stage.id, stageInput(values, course.timezone));
-      stageEvents.changed();
       flash(req, `Stage "${updated.name}" saved`);
       res.redirect(303, `/stages/${stage.id}`);
     } catch (err) {
@@ -154,7 +151,6 @@ export function webStageRoutes({ db, stageEvents }: { db: Knex; stageEvents: Sta
     const actor = actorOf(req);
     const { stage, course } = await managedStage(actor, parseId(req.params.id));
     await deleteStage(db, actor, stage.id);
-    stageEvents.changed();
     flash(req, `Stage "${stage.name}" deleted`);
     res.redirect(303, `/courses/${course.id}`);
   });

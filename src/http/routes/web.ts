@@ -3,7 +3,6 @@
 import { Router, type RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { authenticate } from '../../domain/users.js';
-import type { StageEvents } from '../../domain/stage-events.js';
 import { SESSION_COOKIE } from '../session.js';
 import { webCourseRoutes } from './web-courses.js';
 import { webStageRoutes } from './web-stages.js';
@@ -29,7 +28,7 @@ const requireSignIn: RequestHandler = (req, res, next) => {
   else res.redirect(303, '/login');
 };
 
-export function webRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEvents }): Router {
+export function webRoutes({ db }: { db: Knex }): Router {
   const router = Router();
 
   router.get('/login', (req, res) => {
@@ -65,6 +64,6 @@ export function webRoutes({ db, stageEvents }: { db: Knex; stageEvents: StageEve
   // Everything below is for signed-in people only; anonymous visitors go to the login page.
   router.use(requireSignIn);
   router.get('/', (_req, res) => res.redirect(303, '/courses'));
-  router.use(webCourseRoutes({ db }), webStageRoutes({ db, stageEvents }));
+  router.use(webCourseRoutes({ db }), webStageRoutes({ db }));
   return router;
 }

@@ -1,7 +1,7 @@
 // API tokens: 32 random bytes shown once; only their SHA-256 is stored.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { findUserById, type User } from '../domain/users.js';
+import { findUserById, type User } from './users.js';
 
 const PREFIX = 'cw_';
 

@@ -1,15 +1,16 @@
-// Keeps one node-schedule one-shot armed at the earliest stage boundary still
-// to come, so a stage opens and closes within moments of its dates instead of
-// at the next minute's sweep. After each fire, and whenever it is poked (a
-// stage was created, edited or deleted somewhere), it asks again what comes
-// next. Runs only in the leader.
+// A job's due-time trigger: keeps one node-schedule one-shot armed at the
+// earliest instant the job says it is due (for the stage sweep: the next stage
+// boundary, so a stage opens and closes within moments of its dates instead of
+// at the next minute's sweep). After each fire, and whenever it is poked (the
+// data changed somewhere), it asks again what comes next. Runs only in the
+// leader.
 import schedule from 'node-schedule';
 import type { Logger } from '../log.js';
 
-export interface BoundaryTimerDeps {
-  /** The earliest boundary (epoch ms) still to cross, possibly past; null if none. */
+export interface DueTimerDeps {
+  /** The earliest due instant (epoch ms), possibly past; null if none. */
   findNext(): Promise<number | null>;
-  /** Moves the stages due at `boundary`; resolves when done. */
+  /** Runs the job for `boundary`; resolves when done. */
   fire(boundary: number): Promise<void>;
   log: Logger;
   now?: () => number;
@@ -23,7 +24,7 @@ export interface BoundaryTimerDeps {
 const NO_PROGRESS_RETRY_MS = 100;
 const NO_PROGRESS_RETRY_MAX_MS = 5000;
 
-export class BoundaryTimer {
+export class DueTimer {
   private job: schedule.Job | null = null;
   private retry: NodeJS.Timeout | null = null;
   private armedFor: number | null = null;
@@ -33,7 +34,7 @@ export class BoundaryTimer {
   private stopped = false;
   private readonly now: () => number;
 
-  constructor(private readonly deps: BoundaryTimerDeps) {
+  constructor(private readonly deps: DueTimerDeps) {
     this.now = deps.now ?? Date.now;
   }
 
@@ -61,7 +62,7 @@ export class BoundaryTimer {
   // Arming and firing are queued one after another, so a poke during a fire
   // re-arms after it, and two arms never leave two timers behind.
   private rearm(): Promise<void> {
-    this.chain = this.chain.then(() => this.arm()).catch((err) => this.deps.log.error({ err }, 'stage boundary timer: arming failed'));
+    this.chain = this.chain.then(() => this.arm()).catch((err) => this.deps.log.error({ err }, 'due timer: arming failed'));
     return this.chain;
   }
 
@@ -85,7 +86,7 @@ export class BoundaryTimer {
     // scheduleJob returns null, silently, for a date already past.
     const job = next > this.now() ? schedule.scheduleJob(new Date(next), () => this.fireNow(next)) : null;
     if (job) {
-      job.on('error', (err) => this.deps.log.error({ err }, 'stage boundary timer: job error'));
+      job.on('error', (err) => this.deps.log.error({ err }, 'due timer: job error'));
       this.job = job;
     } else {
       this.retry = setTimeout(() => this.fireNow(next), 0);
@@ -101,9 +102,9 @@ export class BoundaryTimer {
         this.lastFired = boundary;
         await this.deps.fire(boundary);
       })
-      .catch((err) => this.deps.log.error({ err, boundary: new Date(boundary).toISOString() }, 'stage boundary timer: fire failed'))
+      .catch((err) => this.deps.log.error({ err, boundary: new Date(boundary).toISOString() }, 'due timer: fire failed'))
       .then(() => this.arm())
-      .catch((err) => this.deps.log.error({ err }, 'stage boundary timer: arming failed'));
+      .catch((err) => this.deps.log.error({ err }, 'due timer: arming failed'));
   }
 
   private cancel(): void {

@@ -1,0 +1,21 @@
+// The scheduler's Prometheus metrics. Each worker counts its own; the
+// primary sums them (cluster/metrics.ts).
+import client from 'prom-client';
+
+export const jobRuns = new client.Counter({
+  name: 'coursework_job_runs_total',
+  help: 'Job executions finished, by job and status',
+  labelNames: ['job', 'status'] as const,
+});
+
+/** Read at scrape time, so the figure is never out of date. */
+export function trackLeadership(isLeader: () => boolean): void {
+  if (client.register.getSingleMetric('coursework_scheduler_leader')) return;
+  new client.Gauge({
+    name: 'coursework_scheduler_leader',
+    help: '1 in the worker that runs the scheduler, 0 elsewhere (summed: leaders in the cluster)',
+    collect() {
+      this.set(isLeader() ? 1 : 0);
+    },
+  });
+}
