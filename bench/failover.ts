@@ -10,10 +10,12 @@
 //   ONLY=lockfile-short npm run bench:failover       (one scenario by name)
 import { sleep } from '../src/time.js';
 import { createTestDatabase } from '../test/helpers/database.js';
-import { LeaseElection } from '../src/scheduler/lease-election.js';
-import { readLockState } from '../src/scheduler/lockfile-election.js';
-import type { LeadershipSnapshot } from '../src/scheduler/election.js';
-import { startCluster, startedScheduler, listening, waitUntil, childPids, type LogLine, type RunningCluster } from '../test/helpers/cluster.js';
+import { LeaseElection } from '../src/leadership/lease-election.js';
+import { readLockState } from '../src/leadership/lockfile-election.js';
+import type { LeadershipSnapshot } from '../src/leadership/election.js';
+import { startCluster, startedScheduler, listening, type RunningCluster } from '../test/helpers/cluster.js';
+import { childPids, type LogLine } from '../test/helpers/processes.js';
+import { waitUntil } from '../test/helpers/wait.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
 const WORKERS = 3;

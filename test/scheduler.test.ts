@@ -14,7 +14,7 @@ import { tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { LockfileElection } from '../src/scheduler/lockfile-election.js';
+import { LockfileElection } from '../src/leadership/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { JobBusyError } from '../src/scheduler/run-now.js';
 import { createAlerter, type JobAlert } from '../src/scheduler/alerts.js';

@@ -13,10 +13,10 @@ import { waitUntil } from './helpers/wait.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { jobDefinitions } from '../src/jobs/registry.js';
-import { LockfileElection } from '../src/scheduler/lockfile-election.js';
+import { LockfileElection } from '../src/leadership/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { createAlerter } from '../src/scheduler/alerts.js';
-import { runOnLeader } from '../src/scheduler/leader-link.js';
+import { runOnLeader } from '../src/leadership/leader-link.js';
 import { webSchedulerRoutes } from '../src/http/routes/web-scheduler.js';
 import type { SchedulerPort } from '../src/http/routes/api-scheduler.js';
 

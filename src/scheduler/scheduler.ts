@@ -13,7 +13,7 @@ import { toIso } from '../time.js';
 import type { Alerter } from './alerts.js';
 import { nextCronRun, scheduleCron } from './cron.js';
 import { DueTimer } from './due-timer.js';
-import type { Election } from './election.js';
+import type { Election } from '../leadership/election.js';
 import { claimFire, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
 import { JobRunner, type StartedRun } from './job-runner.js';
 import { listStoredJobs, upsertJob } from './job-store.js';

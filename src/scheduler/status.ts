@@ -2,7 +2,7 @@
 // API, the CLI and the /scheduler page alike.
 import type { Knex } from 'knex';
 import { toIsoOrNull } from '../time.js';
-import type { LeadershipSnapshot } from './election.js';
+import type { LeadershipSnapshot } from '../leadership/election.js';
 import { executionJson, recentExecutions } from './executions.js';
 import { listStoredJobs } from './job-store.js';
 

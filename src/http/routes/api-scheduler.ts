@@ -4,7 +4,7 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import { requireRole } from '../auth.js';
 import { ConflictError, NotFoundError, UnavailableError } from '../../errors.js';
-import type { LeadershipSnapshot } from '../../scheduler/election.js';
+import type { LeadershipSnapshot } from '../../leadership/election.js';
 import { schedulerStatus } from '../../scheduler/status.js';
 import type { RunJobResult } from '../../scheduler/run-now.js';
 

@@ -14,9 +14,9 @@ import type { Logger } from '../log.js';
 import { onStagesChanged } from '../domain/stage-events.js';
 import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from '../cluster/worker-ipc.js';
 import { SECOND } from '../time.js';
-import { requestRun, waitForRunStart } from './run-requests.js';
-import { runNowFailure, type RunJobResult } from './run-now.js';
-import type { Scheduler } from './scheduler.js';
+import { requestRun, waitForRunStart } from '../scheduler/run-requests.js';
+import { runNowFailure, type RunJobResult } from '../scheduler/run-now.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 
 /** How long a run-now waits for the leader to start the job. */
 const IPC_RUN_TIMEOUT_MS = 10 * SECOND;
