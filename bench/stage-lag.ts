@@ -10,7 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { userWithToken } from '../test/helpers/http.js';
-import { requestOnNewConnection, startCluster, waitUntil } from '../test/helpers/cluster.js';
+import { requestOnNewConnection, startCluster } from '../test/helpers/cluster.js';
+import { waitUntil } from '../test/helpers/wait.js';
 import { SECOND, toIso } from '../src/time.js';
 import { ms } from '../src/db/rows.js';
 

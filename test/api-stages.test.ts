@@ -2,9 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { apiClient, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
-import { DAY, HOUR } from '../src/time.js';
+import { DAY, HOUR, toIso } from '../src/time.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe(`stages and submissions API on ${testDialect}`, () => {
@@ -37,9 +36,9 @@ describe(`stages and submissions API on ${testDialect}`, () => {
 
   test('status on create follows from now and the dates', async () => {
     const now = Date.now();
-    const pending = await newStage(iso(now + DAY), iso(now + 2 * DAY));
-    const active = await newStage(iso(now - HOUR), iso(now + HOUR));
-    const completed = await newStage(iso(now - 2 * DAY), iso(now - DAY));
+    const pending = await newStage(toIso(now + DAY), toIso(now + 2 * DAY));
+    const active = await newStage(toIso(now - HOUR), toIso(now + HOUR));
+    const completed = await newStage(toIso(now - 2 * DAY), toIso(now - DAY));
     assert.equal(pending.status, 201);
     assert.equal(pending.body.status, 'pending');
     assert.equal(active.body.status, 'active');
@@ -85,15 +84,15 @@ describe(`stages and submissions API on ${testDialect}`, () => {
 
   test('editing dates recomputes the status and records the change', async () => {
     const now = Date.now();
-    const stage = (await newStage(iso(now + DAY), iso(now + 2 * DAY))).body;
-    const opened = await teacher.patch(`/api/stages/${stage.id}`, { startDate: iso(now - HOUR) });
+    const stage = (await newStage(toIso(now + DAY), toIso(now + 2 * DAY))).body;
+    const opened = await teacher.patch(`/api/stages/${stage.id}`, { startDate: toIso(now - HOUR) });
     assert.equal(opened.status, 200);
     assert.equal(opened.body.status, 'active');
     assert.equal(opened.body.endDate, stage.endDate, 'fields not sent are kept');
 
-    const closed = await teacher.patch(`/api/stages/${stage.id}`, { endDate: iso(now - 1000) });
+    const closed = await teacher.patch(`/api/stages/${stage.id}`, { endDate: toIso(now - 1000) });
     assert.equal(closed.body.status, 'completed');
-    const reopened = await teacher.patch(`/api/stages/${stage.id}`, { endDate: iso(now + DAY) });
+    const reopened = await teacher.patch(`/api/stages/${stage.id}`, { endDate: toIso(now + DAY) });
     assert.equal(reopened.body.status, 'active');
 
     const history = (await teacher.get(`/api/stages/${stage.id}/transitions`)).body.items;
@@ -106,8 +105,8 @@ describe(`stages and submissions API on ${testDialect}`, () => {
 
   test('an edit that puts end before start is refused and changes nothing', async () => {
     const now = Date.now();
-    const stage = (await newStage(iso(now + DAY), iso(now + 2 * DAY))).body;
-    const res = await teacher.patch(`/api/stages/${stage.id}`, { endDate: iso(now), name: 'Should not stick' });
+    const stage = (await newStage(toIso(now + DAY), toIso(now + 2 * DAY))).body;
+    const res = await teacher.patch(`/api/stages/${stage.id}`, { endDate: toIso(now), name: 'Should not stick' });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.details[0].field, 'endDate');
     assert.deepEqual((await teacher.get(`/api/stages/${stage.id}`)).body, stage);
@@ -136,9 +135,9 @@ describe(`stages and submissions API on ${testDialect}`, () => {
 
   test('a submission is taken only while the stage is active', async () => {
     const now = Date.now();
-    const active = (await newStage(iso(now - HOUR), iso(now + HOUR))).body;
-    const pending = (await newStage(iso(now + HOUR), iso(now + DAY))).body;
-    const completed = (await newStage(iso(now - DAY), iso(now - HOUR))).body;
+    const active = (await newStage(toIso(now - HOUR), toIso(now + HOUR))).body;
+    const pending = (await newStage(toIso(now + HOUR), toIso(now + DAY))).body;
+    const completed = (await newStage(toIso(now - DAY), toIso(now - HOUR))).body;
 
     const ok = await student.post(`/api/stages/${active.id}/submissions`, { body: 'My work', link: 'https://example.com/repo' });
     assert.equal(ok.status, 201);
@@ -159,7 +158,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
 
   test('a submission needs text or a link, from a student of the course', async () => {
     const now = Date.now();
-    const active = (await newStage(iso(now - HOUR), iso(now + HOUR))).body;
+    const active = (await newStage(toIso(now - HOUR), toIso(now + HOUR))).body;
     const empty = await student.post(`/api/stages/${active.id}/submissions`, {});
     assert.equal(empty.status, 400);
     assert.equal(empty.body.error.details[0].field, 'body');
@@ -172,7 +171,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
 
   test('students see only their own submissions, teachers all', async () => {
     const now = Date.now();
-    const active = (await newStage(iso(now - HOUR), iso(now + HOUR))).body;
+    const active = (await newStage(toIso(now - HOUR), toIso(now + HOUR))).body;
     const second = await userWithToken(t.db, 'student');
     await teacher.post(`/api/courses/${courseId}/members`, { userId: second.user.id });
     const other = apiClient(server.baseUrl, second.token);

@@ -11,8 +11,9 @@ import fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { readLockOwner, requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { seedDemo, DEMO } from '../src/cli/seed-demo.js';
+import { readOwner } from '../src/leadership/lockfile-election.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = process.env.SKIP_BROWSER_TESTS === '1' ? 'SKIP_BROWSER_TESTS=1' : false;
@@ -77,7 +78,7 @@ test(`a student reads the timeline and hands in work on the open stage (${testDi
 test('the scheduler console names the leader, runs a job now, and updates itself without a reload', { skip }, async () => {
   const page = await signIn(admin.email, 'password-123');
   await page.goto(`${cluster.baseUrl}/scheduler`);
-  const leaderPid = readLockOwner(cluster.lockFile)!.pid;
+  const leaderPid = readOwner(cluster.lockFile)!.pid;
   assert.match(await page.locator('p.leader').innerText(), new RegExp(`pid ${leaderPid} `));
 
   await Promise.all([page.waitForURL(/\/scheduler$/), page.click('#job-stage-status-sweep button:text("Run now")')]);

@@ -1,42 +1,49 @@
-// The built CLI, run as a real process against a fresh database.
+// The built CLI, run as a real process; each test on a new database of its own.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { createEmptyDatabase, testDialect } from './helpers/database.js';
+import { createEmptyDatabase, createTestDatabase, testDialect } from './helpers/database.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/processes.js';
 import { connect } from '../src/db/connect.js';
-import { userForApiToken } from '../src/auth/tokens.js';
+import { userForApiToken } from '../src/domain/api-tokens.js';
+import { createUser } from '../src/domain/users.js';
 
-const exec = promisify(execFile);
-let url: string;
-let drop: () => Promise<void>;
 let dataDir: string;
+const cleanups: (() => Promise<void>)[] = [];
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['dist/cli.js', ...args], {
-      env: { ...process.env, DATABASE_URL: url, DATA_DIR: dataDir, SCHEDULER_LOCK_FILE: path.join(dataDir, 'scheduler.lock') },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-before(async () => {
-  ({ url, drop } = await createEmptyDatabase());
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coursework-cli-'));
+before(() => {
+  dataDir = tempDir('coursework-cli-');
 });
 after(async () => {
-  await drop();
+  for (const cleanup of cleanups) await cleanup();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The built CLI against the database at `url`, with the environment an operator would give it. */
+function cliOn(url: string) {
+  const env = { ...process.env, DATABASE_URL: url, DATA_DIR: dataDir, SCHEDULER_LOCK_FILE: path.join(dataDir, 'scheduler.lock') };
+  return (...args: string[]) => runCli(env, ...args);
+}
+
+/** A new database with no tables yet; returns its URL. */
+async function emptyDatabase(): Promise<string> {
+  const { url, drop } = await createEmptyDatabase();
+  cleanups.push(drop);
+  return url;
+}
+
+/** A new database as `migrate` leaves it. */
+async function migratedDatabase() {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.cleanup());
+  return database;
+}
+
 test(`migrate, users:create, tokens:create on ${testDialect}`, async () => {
+  const url = await emptyDatabase();
+  const cli = cliOn(url);
   const first = await cli('migrate');
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /Ran \d+ migration\(s\)/);
@@ -66,6 +73,10 @@ test(`migrate, users:create, tokens:create on ${testDialect}`, async () => {
 });
 
 test('bad usage exits 2 and names the problem; failures exit 1', async () => {
+  const database = await migratedDatabase();
+  // Taken already, for the duplicate below.
+  await createUser(database.db, { email: 'ada@example.com', password: 'correct-horse', role: 'teacher' });
+  const cli = cliOn(database.url);
   const unknown = await cli('frobnicate');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Unknown command "frobnicate"/);
@@ -92,6 +103,8 @@ test('bad usage exits 2 and names the problem; failures exit 1', async () => {
 });
 
 test('seed:demo creates the demo course once', async () => {
+  const { url } = await migratedDatabase();
+  const cli = cliOn(url);
   const seeded = await cli('seed:demo');
   assert.equal(seeded.code, 0, seeded.stderr);
   assert.match(seeded.stdout, /Created demo course DEMO-101 with 3 stages/);

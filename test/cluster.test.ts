@@ -1,25 +1,20 @@
 // The built server as a real process tree: one leader among 4 workers,
 // failover after SIGKILL, CLI commands beside a running cluster, and a clean
 // SIGTERM. Short stale/retry settings (FAST_ELECTION) keep it to seconds.
-import { after, before, test } from 'node:test';
+// The tests that only look share one running cluster; the ones that kill or
+// stop a cluster start their own, so no test depends on what ran before it.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Knex } from 'knex';
 import { sleep } from '../src/time.js';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import {
-  childPids,
-  isAlive,
-  listening,
-  readLockOwner,
-  requestOnNewConnection,
-  runCli,
-  startCluster,
-  startedScheduler,
-  waitUntil,
-  type RunningCluster,
-} from './helpers/cluster.js';
+import { listening, requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { childPids, isAlive } from './helpers/processes.js';
+import { runCli } from './helpers/cli.js';
+import { waitUntil } from './helpers/wait.js';
+import { readOwner } from '../src/leadership/lockfile-election.js';
 
 const WORKERS = 4;
 const STALE_MS = 2000;
@@ -28,7 +23,6 @@ const SLACK_MS = 5000;
 
 let database: TestDatabase;
 let db: Knex;
-let cluster: RunningCluster;
 let adminToken: string;
 let teacherToken: string;
 
@@ -37,19 +31,35 @@ before(async () => {
   db = database.db;
   ({ token: adminToken } = await userWithToken(db, 'admin'));
   ({ token: teacherToken } = await userWithToken(db, 'teacher'));
-  cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS });
 });
 
 after(async () => {
+  await database.cleanup();
+});
+
+/** A cluster of WORKERS on the file's database, every worker listening and a leader started. */
+async function readyCluster(): Promise<RunningCluster> {
+  const cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS });
+  try {
+    await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 20_000, 'all workers listen');
+    await cluster.waitForLog(startedScheduler, 10_000, 'scheduler started');
+  } catch (err) {
+    await removeCluster(cluster);
+    throw err;
+  }
+  return cluster;
+}
+
+/** Stops the cluster if it still runs and removes its data folder. */
+async function removeCluster(cluster: RunningCluster): Promise<void> {
   // A request that failed inside a worker is logged there, not in the test's output.
   const failed = cluster.logs.filter((l) => l.msg === 'request failed');
   if (failed.length) console.error(`requests that failed in the workers:\n${failed.map((l) => JSON.stringify(l)).join('\n')}`);
-  if (cluster.child.exitCode === null) await cluster.stop();
-  await database.cleanup();
+  if (cluster.child.exitCode === null && cluster.child.signalCode === null) await cluster.stop();
   fs.rmSync(cluster.dataDir, { recursive: true, force: true });
-});
+}
 
-async function schedulerLeaderFromApi(): Promise<{ leader: { pid: number } | null; servedBy: number }> {
+async function schedulerLeaderFromApi(cluster: RunningCluster): Promise<{ leader: { pid: number } | null; servedBy: number }> {
   const [status, health] = await Promise.all([
     fetch(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${adminToken}` } }),
     fetch(`${cluster.baseUrl}/healthz`),
@@ -58,137 +68,157 @@ async function schedulerLeaderFromApi(): Promise<{ leader: { pid: number } | nul
   return { leader: (await status.json()).leader, servedBy: (await health.json()).pid };
 }
 
-test(`${WORKERS} workers, exactly one of them starts the scheduler, and the lock file names it (${testDialect})`, async () => {
-  await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 20_000, 'all workers listen');
-  const leader = await cluster.waitForLog(startedScheduler, 10_000, 'scheduler started');
-  // Give the others time to make their first attempt and log it.
-  await waitUntil(() => cluster.logs.filter((l) => l.msg.includes('scheduler already running')).length >= WORKERS - 1, 10_000, 'the others skip');
+describe('one running cluster, only looked at', () => {
+  let cluster: RunningCluster;
+  before(async () => {
+    cluster = await readyCluster();
+  });
+  after(async () => {
+    if (cluster) await removeCluster(cluster);
+  });
 
-  const starters = cluster.logs.filter(startedScheduler);
-  assert.equal(starters.length, 1, 'exactly one worker started the scheduler');
-  const workerPids = new Set(cluster.logs.filter(listening).map((l) => l.pid));
-  assert.ok(workerPids.has(leader.pid), 'the leader is a worker, not the primary');
-  for (const skip of cluster.logs.filter((l) => l.msg.includes('scheduler already running'))) {
-    assert.match(skip.msg, new RegExp(`pid ${leader.pid}\\b`));
-  }
+  test(`${WORKERS} workers, exactly one of them starts the scheduler, and the lock file names it (${testDialect})`, async () => {
+    await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 20_000, 'all workers listen');
+    const leader = await cluster.waitForLog(startedScheduler, 10_000, 'scheduler started');
+    // Give the others time to make their first attempt and log it.
+    await waitUntil(() => cluster.logs.filter((l) => l.msg.includes('scheduler already running')).length >= WORKERS - 1, 10_000, 'the others skip');
 
-  const owner = readLockOwner(cluster.lockFile);
-  assert.equal(owner?.pid, leader.pid);
-  assert.ok(fs.statSync(`${cluster.lockFile}.lock`).isDirectory());
-  assert.match(owner!.acquiredAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const starters = cluster.logs.filter(startedScheduler);
+    assert.equal(starters.length, 1, 'exactly one worker started the scheduler');
+    const workerPids = new Set(cluster.logs.filter(listening).map((l) => l.pid));
+    assert.ok(workerPids.has(leader.pid), 'the leader is a worker, not the primary');
+    for (const skip of cluster.logs.filter((l) => l.msg.includes('scheduler already running'))) {
+      assert.match(skip.msg, new RegExp(`pid ${leader.pid}\\b`));
+    }
 
-  // Round-robin spreads these over the workers; every one names the same leader.
-  const servers = new Set<number>();
-  for (let i = 0; i < 16; i++) {
-    const { leader: seen, servedBy } = await schedulerLeaderFromApi();
-    servers.add(servedBy);
-    assert.equal(seen?.pid, leader.pid);
-  }
-  assert.ok(servers.size > 1, 'requests reached more than one worker');
-});
+    const owner = readOwner(cluster.lockFile);
+    assert.equal(owner?.pid, leader.pid);
+    assert.ok(fs.statSync(`${cluster.lockFile}.lock`).isDirectory());
+    assert.match(owner!.acquiredAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-test('CLI commands beside a running cluster never touch the lock nor start a scheduler', async () => {
-  const before = fs.readFileSync(cluster.lockFile, 'utf8');
-  const mtime = fs.statSync(cluster.lockFile).mtimeMs;
-  for (const args of [['migrate'], ['scheduler:status'], ['users:create', '--email', 'cli-beside@example.test', '--password', 'password-123', '--role', 'student']]) {
-    const result = await runCli({ ...cluster.env, LOG_LEVEL: 'debug' }, ...args);
-    assert.equal(result.code, 0, `${args[0]}: ${result.stderr}`);
-    assert.doesNotMatch(result.stdout + result.stderr, /scheduler started/);
-  }
-  const status = await runCli(cluster.env, 'lock:status');
-  const lock = JSON.parse(status.stdout);
-  assert.equal(lock.state, 'held');
-  assert.equal(lock.path, cluster.lockFile);
-  assert.equal(lock.owner.pid, readLockOwner(cluster.lockFile)?.pid);
-  assert.equal(fs.readFileSync(cluster.lockFile, 'utf8'), before);
-  assert.equal(fs.statSync(cluster.lockFile).mtimeMs, mtime);
-  assert.equal(cluster.logs.filter(startedScheduler).length, 1);
+    // Round-robin spreads these over the workers; every one names the same leader.
+    const servers = new Set<number>();
+    for (let i = 0; i < 16; i++) {
+      const { leader: seen, servedBy } = await schedulerLeaderFromApi(cluster);
+      servers.add(servedBy);
+      assert.equal(seen?.pid, leader.pid);
+    }
+    assert.ok(servers.size > 1, 'requests reached more than one worker');
+  });
+
+  test('CLI commands beside a running cluster never touch the lock nor start a scheduler', async () => {
+    const before = fs.readFileSync(cluster.lockFile, 'utf8');
+    const mtime = fs.statSync(cluster.lockFile).mtimeMs;
+    for (const args of [['migrate'], ['scheduler:status'], ['users:create', '--email', 'cli-beside@example.test', '--password', 'password-123', '--role', 'student']]) {
+      const result = await runCli({ ...cluster.env, LOG_LEVEL: 'debug' }, ...args);
+      assert.equal(result.code, 0, `${args[0]}: ${result.stderr}`);
+      assert.doesNotMatch(result.stdout + result.stderr, /scheduler started/);
+    }
+    const status = await runCli(cluster.env, 'lock:status');
+    const lock = JSON.parse(status.stdout);
+    assert.equal(lock.state, 'held');
+    assert.equal(lock.path, cluster.lockFile);
+    assert.equal(lock.owner.pid, readOwner(cluster.lockFile)?.pid);
+    assert.equal(fs.readFileSync(cluster.lockFile, 'utf8'), before);
+    assert.equal(fs.statSync(cluster.lockFile).mtimeMs, mtime);
+    assert.equal(cluster.logs.filter(startedScheduler).length, 1);
+  });
+
+  test('run-now sent to a worker that is not the leader runs once, on the leader', async () => {
+    const leaderPid = readOwner(cluster.lockFile)!.pid;
+    const run = (token: string, jobId = 'stage-status-sweep', requestId?: string) =>
+      requestOnNewConnection(`${cluster.baseUrl}/api/scheduler/jobs/${jobId}/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, ...(requestId ? { 'x-request-id': requestId } : {}) },
+        body: {},
+      });
+    let executionId: number | undefined;
+    for (let attempt = 0; attempt < 20 && executionId === undefined; attempt++) {
+      const requestId = `run-now-${attempt}-${Date.now()}`;
+      const res = await run(adminToken, 'stage-status-sweep', requestId);
+      if (res.status === 409) {
+        // The previous attempt's run (or a cron fire) is still going.
+        await sleep(200);
+        continue;
+      }
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const line = await cluster.waitForLog((l) => (l.req as { id?: string } | undefined)?.id === requestId, 5000, 'the request log line');
+      if (line.pid !== leaderPid) executionId = res.body.executionId;
+      else await waitUntil(async () => (await db('job_executions').where({ id: res.body.executionId }).first())?.status !== 'running', 10_000, 'the run finished');
+    }
+    assert.ok(executionId, 'a non-leader took a run-now request');
+    await waitUntil(async () => (await db('job_executions').where({ id: executionId }).first())?.status === 'success', 10_000, 'the run finished');
+    const row = await db('job_executions').where({ id: executionId }).first();
+    assert.equal(Number(row.pid), leaderPid, 'ran in the leader');
+    assert.equal(row.claim_key, null);
+
+    assert.equal((await run(adminToken, 'no-such-job')).status, 404);
+    assert.equal((await run(teacherToken)).status, 403);
+    const status = await requestOnNewConnection(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${teacherToken}` } });
+    assert.equal(status.status, 403);
+  });
+
+  test('scheduler:run from the CLI runs the job on the leader, waits, and prints the finished execution', async () => {
+    const leaderPid = readOwner(cluster.lockFile)!.pid;
+    const result = await runCli(cluster.env, 'scheduler:run', 'cleanup-job-executions');
+    assert.equal(result.code, 0, result.stderr);
+    const execution = JSON.parse(result.stdout);
+    assert.equal(execution.jobId, 'cleanup-job-executions');
+    assert.equal(execution.status, 'success');
+    assert.equal(execution.pid, leaderPid);
+    assert.match(execution.finishedAt, /Z$/);
+    assert.equal((await runCli(cluster.env, 'scheduler:run', 'no-such-job')).code, 2);
+    assert.equal((await runCli(cluster.env, 'scheduler:run')).code, 2);
+  });
+
+  test('/metrics answers for the whole cluster: one leader among the workers', async () => {
+    const res = await fetch(`${cluster.baseUrl}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /^coursework_scheduler_leader 1$/m, 'summed over workers: exactly one leader');
+    assert.match(text, /coursework_job_runs_total\{[^}]*job="stage-status-sweep"[^}]*\} \d+/);
+  });
 });
 
 test('SIGKILL the leader: another worker leads within stale + retry, and the primary restores all workers', async () => {
-  const oldLeader = cluster.logs.filter(startedScheduler).at(-1)!.pid;
-  const killedAt = Date.now();
-  process.kill(oldLeader, 'SIGKILL');
+  const cluster = await readyCluster();
+  try {
+    const oldLeader = cluster.logs.filter(startedScheduler).at(-1)!.pid;
+    const killedAt = Date.now();
+    process.kill(oldLeader, 'SIGKILL');
 
-  const next = await cluster.waitForLog((l) => startedScheduler(l) && l.pid !== oldLeader, STALE_MS + RETRY_MS + SLACK_MS + 5000, 'a new leader');
-  const failoverMs = Date.now() - killedAt;
-  assert.ok(failoverMs < STALE_MS + RETRY_MS + SLACK_MS, `failover took ${failoverMs} ms`);
-  assert.notEqual(next.pid, oldLeader);
-  await waitUntil(() => readLockOwner(cluster.lockFile)?.pid === next.pid, 5000, 'the lock file names the new leader');
+    const next = await cluster.waitForLog((l) => startedScheduler(l) && l.pid !== oldLeader, STALE_MS + RETRY_MS + SLACK_MS + 5000, 'a new leader');
+    const failoverMs = Date.now() - killedAt;
+    assert.ok(failoverMs < STALE_MS + RETRY_MS + SLACK_MS, `failover took ${failoverMs} ms`);
+    assert.notEqual(next.pid, oldLeader);
+    await waitUntil(() => readOwner(cluster.lockFile)?.pid === next.pid, 5000, 'the lock file names the new leader');
 
-  await waitUntil(async () => {
-    const pids = await childPids(cluster.child.pid!);
-    return pids.length === WORKERS && !pids.includes(oldLeader);
-  }, 15_000, `the primary runs ${WORKERS} workers again`);
-  assert.equal((await schedulerLeaderFromApi()).leader?.pid, next.pid);
-});
-
-test('run-now sent to a worker that is not the leader runs once, on the leader', async () => {
-  const leaderPid = readLockOwner(cluster.lockFile)!.pid;
-  const run = (token: string, jobId = 'stage-status-sweep', requestId?: string) =>
-    requestOnNewConnection(`${cluster.baseUrl}/api/scheduler/jobs/${jobId}/run`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, ...(requestId ? { 'x-request-id': requestId } : {}) },
-      body: {},
-    });
-  let executionId: number | undefined;
-  for (let attempt = 0; attempt < 20 && executionId === undefined; attempt++) {
-    const requestId = `run-now-${attempt}-${Date.now()}`;
-    const res = await run(adminToken, 'stage-status-sweep', requestId);
-    if (res.status === 409) {
-      // The previous attempt's run (or a cron fire) is still going.
-      await sleep(200);
-      continue;
-    }
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    const line = await cluster.waitForLog((l) => (l.req as { id?: string } | undefined)?.id === requestId, 5000, 'the request log line');
-    if (line.pid !== leaderPid) executionId = res.body.executionId;
-    else await waitUntil(async () => (await db('job_executions').where({ id: res.body.executionId }).first())?.status !== 'running', 10_000, 'the run finished');
+    await waitUntil(async () => {
+      const pids = await childPids(cluster.child.pid!);
+      return pids.length === WORKERS && !pids.includes(oldLeader);
+    }, 15_000, `the primary runs ${WORKERS} workers again`);
+    assert.equal((await schedulerLeaderFromApi(cluster)).leader?.pid, next.pid);
+  } finally {
+    await removeCluster(cluster);
   }
-  assert.ok(executionId, 'a non-leader took a run-now request');
-  await waitUntil(async () => (await db('job_executions').where({ id: executionId }).first())?.status === 'success', 10_000, 'the run finished');
-  const row = await db('job_executions').where({ id: executionId }).first();
-  assert.equal(Number(row.pid), leaderPid, 'ran in the leader');
-  assert.equal(row.claim_key, null);
-
-  assert.equal((await run(adminToken, 'no-such-job')).status, 404);
-  assert.equal((await run(teacherToken)).status, 403);
-  const status = await requestOnNewConnection(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${teacherToken}` } });
-  assert.equal(status.status, 403);
-});
-
-test('scheduler:run from the CLI runs the job on the leader, waits, and prints the finished execution', async () => {
-  const leaderPid = readLockOwner(cluster.lockFile)!.pid;
-  const result = await runCli(cluster.env, 'scheduler:run', 'cleanup-job-executions');
-  assert.equal(result.code, 0, result.stderr);
-  const execution = JSON.parse(result.stdout);
-  assert.equal(execution.jobId, 'cleanup-job-executions');
-  assert.equal(execution.status, 'success');
-  assert.equal(execution.pid, leaderPid);
-  assert.match(execution.finishedAt, /Z$/);
-  assert.equal((await runCli(cluster.env, 'scheduler:run', 'no-such-job')).code, 2);
-  assert.equal((await runCli(cluster.env, 'scheduler:run')).code, 2);
-});
-
-test('/metrics answers for the whole cluster: one leader among the workers', async () => {
-  const res = await fetch(`${cluster.baseUrl}/metrics`);
-  assert.equal(res.status, 200);
-  const text = await res.text();
-  assert.match(text, /^coursework_scheduler_leader 1$/m, 'summed over workers: exactly one leader');
-  assert.match(text, /coursework_job_runs_total\{[^}]*job="stage-status-sweep"[^}]*\} \d+/);
 });
 
 test('SIGTERM to the primary: every process exits 0 and the lock is released', async () => {
-  const workers = await childPids(cluster.child.pid!);
-  assert.equal(workers.length, WORKERS);
-  const { code, signal } = await cluster.stop(20_000);
-  assert.equal(signal, null);
-  assert.equal(code, 0);
-  for (const pid of workers) assert.equal(isAlive(pid), false, `worker ${pid} is gone`);
-  const stopped = cluster.logs.filter((l) => l.msg === 'worker stopped' && l.role === 'primary');
-  assert.equal(stopped.length, WORKERS);
-  for (const line of stopped) assert.equal(line.code, 0);
-  assert.equal(fs.existsSync(`${cluster.lockFile}.lock`), false, 'the .lock directory is gone');
+  const cluster = await readyCluster();
+  try {
+    const workers = await childPids(cluster.child.pid!);
+    assert.equal(workers.length, WORKERS);
+    const { code, signal } = await cluster.stop(20_000);
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+    for (const pid of workers) assert.equal(isAlive(pid), false, `worker ${pid} is gone`);
+    const stopped = cluster.logs.filter((l) => l.msg === 'worker stopped' && l.role === 'primary');
+    assert.equal(stopped.length, WORKERS);
+    for (const line of stopped) assert.equal(line.code, 0);
+    assert.equal(fs.existsSync(`${cluster.lockFile}.lock`), false, 'the .lock directory is gone');
+  } finally {
+    await removeCluster(cluster);
+  }
 });
 
 test('with SCHEDULER_ENABLED=false no worker takes the lock; the API says no leader and run-now answers 503', async () => {

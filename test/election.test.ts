@@ -5,9 +5,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LockfileElection, clearStaleLock, readLockState } from '../src/scheduler/lockfile-election.js';
+import { LockfileElection, clearStaleLock, readLockState } from '../src/leadership/lockfile-election.js';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { holdElectionInChild, spawnScript, tempDir, waitUntil } from './helpers/cluster.js';
+import { holdElectionInChild, spawnScript, tempDir } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
 import { ms } from '../src/db/rows.js';
 
 const STALE_MS = 2000;

@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import type { Knex } from 'knex';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { childPids, holdElectionInChild, listening, requestOnNewConnection, spawnScript, startCluster, startedScheduler, waitUntil, type RunningCluster } from './helpers/cluster.js';
-import { LeaseElection } from '../src/scheduler/lease-election.js';
+import { listening, requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { childPids, holdElectionInChild, spawnScript } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
+import { LeaseElection } from '../src/leadership/lease-election.js';
 import { ms } from '../src/db/rows.js';
 
 const LEASE_MS = 2000;

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir } from './helpers/cluster.js';
+import { tempDir } from './helpers/processes.js';
 
 const exec = promisify(execFile);
 const PROCESSES = 8;

@@ -1,6 +1,8 @@
 // start.sh as the container runs it: clears a lock left by a dead process,
 // migrates, execs the cluster; --daemon/--status/--stop; and the entry
 // points that must never take the lock (CLI, knex CLI) while nothing runs.
+// Each test gets a new database: an empty one where start.sh or the test
+// itself migrates, a migrated one where the test needs the tables.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -8,22 +10,38 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createEmptyDatabase, testDialect } from './helpers/database.js';
-import { freePort, readLockOwner, runCli, startCluster, startedScheduler, tempDir, waitUntil, FAST_ELECTION } from './helpers/cluster.js';
+import { createEmptyDatabase, createTestDatabase, testDialect } from './helpers/database.js';
+import { startCluster, startedScheduler, FAST_ELECTION } from './helpers/cluster.js';
+import { runCli } from './helpers/cli.js';
+import { freePort, tempDir } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
+import { readOwner } from '../src/leadership/lockfile-election.js';
 
 const exec = promisify(execFile);
-let url: string;
-let drop: () => Promise<void>;
 let dir: string;
+const cleanups: (() => Promise<void>)[] = [];
 
 before(async () => {
-  ({ url, drop } = await createEmptyDatabase());
   dir = tempDir('coursework-start-');
 });
 after(async () => {
-  await drop();
+  for (const cleanup of cleanups) await cleanup();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A new database with no tables yet; returns its URL. */
+async function emptyDatabase(): Promise<string> {
+  const { url, drop } = await createEmptyDatabase();
+  cleanups.push(drop);
+  return url;
+}
+
+/** A new database as `migrate` leaves it; returns its URL. */
+async function migratedDatabase(): Promise<string> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.cleanup());
+  return database.url;
+}
 
 const DEAD_PID = 2 ** 22 + 4321; // above the default pid_max of 4194304
 function leaveDeadLock(lockFile: string, { ageMs }: { ageMs: number }): void {
@@ -34,6 +52,7 @@ function leaveDeadLock(lockFile: string, { ageMs }: { ageMs: number }): void {
 }
 
 test(`CLI and knex CLI with no cluster running never create the lock (${testDialect})`, async () => {
+  const url = await emptyDatabase();
   const lockFile = path.join(dir, 'untouched.lock');
   const env = { ...process.env, DATABASE_URL: url, DATA_DIR: dir, SCHEDULER_LOCK_FILE: lockFile };
   for (const args of [['migrate'], ['scheduler:status'], ['lock:status']]) {
@@ -48,6 +67,7 @@ test(`CLI and knex CLI with no cluster running never create the lock (${testDial
 });
 
 test('scheduler:run with no leader says so (exit 1); with --local it runs in the CLI process without the lock', async () => {
+  const url = await migratedDatabase();
   const lockFile = path.join(dir, 'local-run.lock');
   const env = { ...process.env, DATABASE_URL: url, DATA_DIR: dir, SCHEDULER_LOCK_FILE: lockFile };
   const remote = await runCli(env, 'scheduler:run', 'stage-status-sweep');
@@ -65,6 +85,7 @@ test('scheduler:run with no leader says so (exit 1); with --local it runs in the
 });
 
 test('start.sh clears a lock left by a dead process, migrates, and the new cluster elects a leader at once', async () => {
+  const url = await emptyDatabase();
   const lockFile = path.join(dir, 'start.lock');
   leaveDeadLock(lockFile, { ageMs: 0 });
   // A long stale time: only start.sh's clearing can explain a quick leader.
@@ -72,7 +93,7 @@ test('start.sh clears a lock left by a dead process, migrates, and the new clust
   try {
     const leader = await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
     assert.ok(cluster.text.some((t) => t.includes(`Removed a stale scheduler lock left by pid ${DEAD_PID}`)), cluster.text.join('\n'));
-    assert.equal(readLockOwner(lockFile)?.pid, leader.pid);
+    assert.equal(readOwner(lockFile)?.pid, leader.pid);
     const ready = await fetch(`${cluster.baseUrl}/readyz`);
     assert.equal(ready.status, 200, 'migrations ran');
   } finally {
@@ -83,6 +104,7 @@ test('start.sh clears a lock left by a dead process, migrates, and the new clust
 
 test('without start.sh, stale detection alone recovers a dead process\'s lock', async () => {
   const STALE_MS = 6000;
+  const url = await migratedDatabase();
   const lockFile = path.join(dir, 'nostart.lock');
   leaveDeadLock(lockFile, { ageMs: 0 });
   const startedAt = Date.now();
@@ -94,7 +116,7 @@ test('without start.sh, stale detection alone recovers a dead process\'s lock', 
     const tookMs = Date.now() - startedAt;
     assert.ok(tookMs >= STALE_MS - 500, `waited for staleness (${tookMs} ms)`);
     assert.ok(cluster.logs.some((l) => l.msg.includes(`scheduler already running in pid ${DEAD_PID}`)), `first saw the dead owner; the log:\n${cluster.logs.map((l) => `${l.time} ${l.pid} ${l.msg}`).join('\n')}`);
-    assert.equal(readLockOwner(lockFile)?.pid, leader.pid);
+    assert.equal(readOwner(lockFile)?.pid, leader.pid);
   } finally {
     assert.equal((await cluster.stop()).code, 0);
     fs.rmSync(cluster.dataDir, { recursive: true, force: true });
@@ -102,6 +124,7 @@ test('without start.sh, stale detection alone recovers a dead process\'s lock', 
 });
 
 test('start.sh --daemon, --status, --stop', async () => {
+  const url = await emptyDatabase();
   const dataDir = tempDir('coursework-daemon-');
   const env = {
     ...process.env,

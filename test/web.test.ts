@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
 import type { User } from '../src/domain/users.js';
-import { DAY, HOUR } from '../src/time.js';
+import { DAY, HOUR, toIso } from '../src/time.js';
 
 const PASSWORD = 'password-123';
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The markup of one form field's block: its label, input and error. */
 function fieldBlock(html: string, field: string): string {
@@ -42,7 +41,7 @@ describe(`web pages on ${testDialect}`, () => {
     await teacherApi.post(`/api/courses/${courseId}/members`, { userId: student.user.id });
     const now = Date.now();
     const add = async (name: string, start: number, end: number) =>
-      (await teacherApi.post(`/api/courses/${courseId}/stages`, { name, startDate: iso(start), endDate: iso(end) })).body.id as number;
+      (await teacherApi.post(`/api/courses/${courseId}/stages`, { name, startDate: toIso(start), endDate: toIso(end) })).body.id as number;
     stages.completed = await add('Proposal', now - 3 * DAY, now - 2 * DAY);
     stages.active = await add('Prototype', now - HOUR, now + DAY);
     stages.pending = await add('Final report', now + 2 * DAY, now + 3 * DAY);

@@ -1,24 +1,10 @@
 // Runs the built server (dist/main.js, or start.sh) as a real process tree and
 // reads its pino JSON log lines, so tests can wait for "scheduler started",
-// kill a worker with SIGKILL, and check what the lock file says.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
-import fs from 'node:fs';
+// kill a worker with SIGKILL, and talk to one worker after another.
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import assert from 'node:assert/strict';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { isAlive } from '../../src/scheduler/election.js';
-
-const exec = promisify(execFile);
-
-export interface LogLine {
-  pid: number;
-  msg: string;
-  level: number;
-  [key: string]: unknown;
-}
+import { freePort, killTree, lineReader, sortLines, tempDir, type LogLine } from './processes.js';
 
 export interface RunningCluster {
   child: ChildProcess;
@@ -34,21 +20,6 @@ export interface RunningCluster {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM and wait; SIGKILL the whole tree if it does not stop in time. */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export function tempDir(prefix = 'coursework-cluster-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 export interface ClusterOptions {
@@ -126,105 +97,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   return { child, port, baseUrl: `http://127.0.0.1:${port}`, lockFile, dataDir, env, logs, text, waitForLog, exited, stop };
 }
 
-function lineReader(stream: NodeJS.ReadableStream, onLines: (chunk: string) => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (data: string) => {
-    const all = rest + data;
-    const cut = all.lastIndexOf('\n');
-    if (cut === -1) {
-      rest = all;
-      return;
-    }
-    rest = all.slice(cut + 1);
-    onLines(all.slice(0, cut));
-  });
-  stream.on('end', () => rest && onLines(rest));
-}
-
+/** Predicates for waitForLog and logs.filter. */
 export const startedScheduler = (line: LogLine) => line.msg.includes('scheduler started');
 export const listening = (line: LogLine) => line.msg === 'worker listening';
-
-/** pids of a process's children, from ps. */
-export async function childPids(pid: number): Promise<number[]> {
-  try {
-    const { stdout } = await exec('ps', ['-o', 'pid=', '--ppid', String(pid)]);
-    return stdout.split('\n').map((s) => Number(s.trim())).filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-export { isAlive };
-
-/** A pino line is a JSON object; anything else (even valid JSON such as `true`) is plain output. */
-function sortLines(chunk: string, logs: LogLine[], text: string[]): void {
-  for (const raw of chunk.split('\n')) {
-    if (!raw.trim()) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = undefined;
-    }
-    if (value !== null && typeof value === 'object') logs.push(value as LogLine);
-    else text.push(raw);
-  }
-}
-
-/** A TypeScript script as a child process, its pino JSON lines collected. */
-export function spawnScript(script: string, args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: LogLine[] = [];
-  const text: string[] = [];
-  let stderr = '';
-  lineReader(child.stdout!, (chunk) => sortLines(chunk, lines, text));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, text, exited, stderr: () => stderr };
-}
-
-/** Runs test/fixtures/hold-election.ts and waits until it leads. */
-export async function holdElectionInChild(kind: 'lockfile' | 'db', target: string, ms: number) {
-  const holder = spawnScript('test/fixtures/hold-election.ts', [kind, target, String(ms)]);
-  await waitUntil(() => holder.text.includes('true') || holder.child.exitCode !== null, 20_000, `the holder leads (${holder.stderr()})`);
-  assert.ok(holder.text.includes('true'), `the holder did not lead: ${holder.text.join(' ')} ${holder.stderr()}`);
-  return holder;
-}
-
-function killTree(pid: number): void {
-  void childPids(pid).then((children) => {
-    for (const c of children) isAlive(c) && process.kill(c, 'SIGKILL');
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  });
-}
-
-export function readLockOwner(lockFile: string): { pid: number; hostname: string; workerId: number; acquiredAt: string } | null {
-  try {
-    return JSON.parse(fs.readFileSync(lockFile, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-/** Runs the built CLI with the cluster's environment (but as a tool, never a worker). */
-export async function runCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['dist/cli.js', ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * A request on a connection of its own. fetch keeps one connection alive, and
