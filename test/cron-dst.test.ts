@@ -13,7 +13,7 @@ import { cronTrigger } from '../src/scheduler/cron.js';
 import { MINUTE } from '../src/time.js';
 
 afterEach(() => {
-  schedule.gracefulShutdown();
+  void schedule.gracefulShutdown();
   mock.timers.reset();
 });
 

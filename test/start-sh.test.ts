@@ -115,7 +115,7 @@ test('without start.sh, stale detection alone recovers a dead process\'s lock', 
     const leader = await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
     const tookMs = Date.now() - startedAt;
     assert.ok(tookMs >= STALE_MS - 500, `waited for staleness (${tookMs} ms)`);
-    assert.ok(cluster.logs.some((l) => l.msg.includes(`scheduler already running in pid ${DEAD_PID}`)), `first saw the dead owner; the log:\n${cluster.logs.map((l) => `${l.time} ${l.pid} ${l.msg}`).join('\n')}`);
+    assert.ok(cluster.logs.some((l) => l.msg.includes(`scheduler already running in pid ${DEAD_PID}`)), `first saw the dead owner; the log:\n${cluster.logs.map((l) => `${String(l.time)} ${l.pid} ${l.msg}`).join('\n')}`);
     assert.equal(readOwner(lockFile)?.pid, leader.pid);
   } finally {
     assert.equal((await cluster.stop()).code, 0);

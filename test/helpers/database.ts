@@ -20,7 +20,7 @@ export interface TestDatabase {
 export const testDialect: 'sqlite' | 'mysql' = process.env.TEST_DATABASE_URL?.startsWith('mysql://') ? 'mysql' : 'sqlite';
 
 /** A new empty database's URL and a function that removes it. */
-export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createEmptyDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL;
   if (base?.startsWith('mysql://')) {
     const name = `cw_test_${randomBytes(4).toString('hex')}`;

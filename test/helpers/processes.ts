@@ -76,8 +76,8 @@ export function spawnScript(script: string, args: string[]) {
   const lines: LogLine[] = [];
   const text: string[] = [];
   let stderr = '';
-  lineReader(child.stdout!, (chunk) => sortLines(chunk, lines, text));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  lineReader(child.stdout, (chunk) => sortLines(chunk, lines, text));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, lines, text, exited, stderr: () => stderr };
 }
@@ -103,7 +103,7 @@ export async function childPids(pid: number): Promise<number[]> {
 /** SIGKILLs a process and its children (one level: the cluster's workers). */
 export function killTree(pid: number): void {
   void childPids(pid).then((children) => {
-    for (const c of children) isAlive(c) && process.kill(c, 'SIGKILL');
+    for (const c of children) if (isAlive(c)) process.kill(c, 'SIGKILL');
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   });
 }
