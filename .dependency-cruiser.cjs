@@ -2,9 +2,10 @@
 // `depcruise src --config .dependency-cruiser.cjs` (part of `npm run lint`).
 //
 // The folders: src/db (knex connection, rows, clock, migrations), src/domain
-// (courses, stages, submissions, users), src/auth (passwords, API tokens),
-// src/jobs (scheduled job bodies), src/scheduler (election, job store,
-// executions, run-now), src/http (express app and routes), src/cluster
+// (courses, stages, submissions, users, API tokens), src/auth (password
+// hashing), src/jobs (what each job does and when), src/scheduler (how jobs run
+// in the leader: triggers, executions, run-now), src/leadership (who leads:
+// elections and the leader link), src/http (express app and routes), src/cluster
 // (node:cluster primary/worker plumbing), src/cli (commands); shared basics
 // (config, log, time, errors) sit directly in src/. src/db is the bottom;
 // src/domain sits on it and must not reach the layers that drive it. The rules
@@ -29,9 +30,9 @@ module.exports = {
       severity: 'error',
       comment:
         'src/domain holds the business rules; it must not know about HTTP, the ' +
-        'scheduler, the cluster, the jobs or the CLI that drive it.',
+        'scheduler, leadership, the cluster, the jobs or the CLI that drive it.',
       from: { path: '^src/domain/' },
-      to: { path: '^src/(http|scheduler|cluster|jobs|cli)/' },
+      to: { path: '^src/(http|scheduler|leadership|cluster|jobs|cli)/' },
     },
     {
       name: 'http-not-to-cluster',
@@ -49,25 +50,25 @@ module.exports = {
         'src/db is the bottom layer (connection, rows, clock, migrations); it must ' +
         'not import the domain or anything built on it.',
       from: { path: '^src/db/' },
-      to: { path: '^src/(domain|http|scheduler|cluster|jobs)/' },
+      to: { path: '^src/(domain|http|scheduler|leadership|cluster|jobs)/' },
     },
     {
       name: 'jobs-not-to-http-or-cluster',
       severity: 'error',
       comment:
-        'Job bodies run inside the scheduler; they must not depend on the HTTP layer ' +
-        'or the cluster plumbing.',
+        'Jobs say what runs and when; they must not depend on what runs them (the ' +
+        'scheduler, leadership), the HTTP layer or the cluster plumbing.',
       from: { path: '^src/jobs/' },
-      to: { path: '^src/(http|cluster)/' },
+      to: { path: '^src/(http|cluster|scheduler|leadership)/' },
     },
     {
       name: 'auth-not-to-outer-layers',
       severity: 'error',
       comment:
-        'src/auth (passwords, tokens) is used by HTTP and the CLI; it must not import ' +
-        'HTTP, the scheduler or the cluster.',
+        'src/auth (password hashing) is a leaf the domain uses; it must not import ' +
+        'the domain or anything above it.',
       from: { path: '^src/auth/' },
-      to: { path: '^src/(http|scheduler|cluster)/' },
+      to: { path: '^src/(domain|http|scheduler|leadership|cluster|jobs|cli)/' },
     },
     {
       name: 'src-not-to-test-or-bench',

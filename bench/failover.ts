@@ -40,8 +40,8 @@ const logTime = (line: LogLine) => Date.parse(String(line.time));
 
 function summary(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return `median ${median.toFixed(0)} ms, min ${sorted[0]!.toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)} (n=${values.length})`;
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return `median ${median.toFixed(0)} ms, min ${sorted[0].toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)} (n=${values.length})`;
 }
 
 async function killLeaderOnce(cluster: RunningCluster, scenario: Scenario, owner: () => Promise<LeadershipSnapshot>) {

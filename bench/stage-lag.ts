@@ -21,7 +21,7 @@ const CLIENTS = Number(process.env.CLIENTS ?? 8);
 const WORKERS = Number(process.env.WORKERS ?? 4);
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** Runs `count` calls of `task` with at most `width` in flight. */

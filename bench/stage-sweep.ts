@@ -56,8 +56,8 @@ async function bench(label: string, url: string, drop: () => Promise<void>): Pro
       await advanceStageStatuses(db, 'sweep');
       idle.push(performance.now() - t0);
     }
-    const settled = [...idle.slice(5)].sort((a, b) => a - b)[2]!;
-    console.log(`${label}: idle sweeps over ${STAGES.toLocaleString('en')} stages: first ${idle[0]!.toFixed(1)} ms, median of sweeps 6-10 ${settled.toFixed(1)} ms`);
+    const settled = [...idle.slice(5)].sort((a, b) => a - b)[2];
+    console.log(`${label}: idle sweeps over ${STAGES.toLocaleString('en')} stages: first ${idle[0].toFixed(1)} ms, median of sweeps 6-10 ${settled.toFixed(1)} ms`);
   } finally {
     await db.destroy();
     await drop();

@@ -43,6 +43,6 @@ test('a bad value fails with the variable name in the message', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   ];
   for (const [env, message] of cases) {
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test((err as Error).message), JSON.stringify(env));
+    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test((err).message), JSON.stringify(env));
   }
 });

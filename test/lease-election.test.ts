@@ -101,12 +101,12 @@ test('two clusters on one database elect one leader between them; when the leade
     // Both hosts name the same leader, and run-now through the other host runs on it.
     for (const host of hosts) {
       const status = await requestOnNewConnection(`${host.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${token}` } });
-      assert.equal(status.body.leader.pid, starters[0]!.pid);
+      assert.equal(status.body.leader.pid, starters[0].pid);
     }
     const run = await requestOnNewConnection(`${otherHost.baseUrl}/api/scheduler/jobs/cleanup-job-executions/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: {} });
     assert.equal(run.status, 202, JSON.stringify(run.body));
     await waitUntil(async () => (await db('job_executions').where({ id: run.body.executionId }).first())?.status === 'success', 10_000, 'the run finished');
-    assert.equal(Number((await db('job_executions').where({ id: run.body.executionId }).first()).pid), starters[0]!.pid);
+    assert.equal(Number((await db('job_executions').where({ id: run.body.executionId }).first()).pid), starters[0].pid);
 
     // The leader's whole host dies at once.
     for (const pid of [...(await childPids(leaderHost.child.pid!)), leaderHost.child.pid!]) process.kill(pid, 'SIGKILL');

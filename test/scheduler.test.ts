@@ -116,8 +116,8 @@ test('fires missed while no leader ran are recorded as missed rows and alerted',
   assert.ok(missed.length >= 5 && missed.length <= 6, `${missed.length} missed`);
   assert.equal(ran, 0, "misfire policy 'skip' does not run it at start");
   assert.equal(alerts.length, 1);
-  assert.equal(alerts[0]!.status, 'missed');
-  assert.equal(alerts[0]!.executionId, Number(missed.at(-1).id));
+  assert.equal(alerts[0].status, 'missed');
+  assert.equal(alerts[0].executionId, Number(missed.at(-1).id));
 });
 
 test('a failure is POSTed to the alert webhook with the job and execution ids', async () => {
@@ -143,11 +143,11 @@ test('a failure is POSTed to the alert webhook with the job and execution ids', 
     const { executionId, done } = await scheduler.runNow('broken');
     await done;
     await waitUntil(() => received.length === 1, 5000, 'the webhook got the alert');
-    assert.equal(received[0]!.jobId, 'broken');
-    assert.equal(received[0]!.executionId, executionId);
-    assert.equal(received[0]!.status, 'error');
-    assert.equal(received[0]!.message, 'disk full');
-    assert.equal(received[0]!.type, 'coursework.job.error');
+    assert.equal(received[0].jobId, 'broken');
+    assert.equal(received[0].executionId, executionId);
+    assert.equal(received[0].status, 'error');
+    assert.equal(received[0].message, 'disk full');
+    assert.equal(received[0].type, 'coursework.job.error');
     assert.equal((await executions('broken'))[0].status, 'error');
   } finally {
     await new Promise((resolve) => hook.close(resolve));

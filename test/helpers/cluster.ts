@@ -54,7 +54,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   };
   delete env.COURSEWORK_ROLE;
   const command = options.viaStartSh ? ['./start.sh'] : [process.execPath, 'dist/main.js'];
-  const child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   const logs: LogLine[] = [];
   const text: string[] = [];
@@ -63,8 +63,8 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     sortLines(chunk, logs, text);
     for (const wake of waiters) wake();
   };
-  lineReader(child.stdout!, take);
-  lineReader(child.stderr!, take);
+  lineReader(child.stdout, take);
+  lineReader(child.stderr, take);
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
