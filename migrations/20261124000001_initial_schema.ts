@@ -85,7 +85,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('sessions', (t) => {
     t.string('sid', 255).primary();
     t.text('sess').notNullable();
-    if (knex.client.config.client === 'mysql2') t.dateTime('expired').notNullable().index();
+    if ((knex.client as Knex.Client).config.client === 'mysql2') t.dateTime('expired').notNullable().index();
     else t.timestamp('expired').notNullable().index();
   });
 }

@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const db = connect(config.databaseUrl);
   try {
-    return (await command.run({ db, config, args: args.values as Record<string, string | boolean | undefined>, positionals: args.positionals, out: (line) => process.stdout.write(line + '\n') })) ?? 0;
+    return (await command.run({ db, config, args: args.values, positionals: args.positionals, out: (line) => process.stdout.write(line + '\n') })) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`${err.message}\nUsage: npm run cli -- ${name} ${command.usage}\n`);
@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Invalid input: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`${err instanceof AppError ? err.message : (err as Error).stack ?? err}\n`);
+    process.stderr.write(`${err instanceof AppError ? err.message : (err as Error).stack ?? String(err)}\n`);
     return 1;
   } finally {
     await db.destroy();

@@ -50,6 +50,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
 
   // A stop asked for while the server is still starting waits until it is up
   // (the server and stop() do not exist yet), then runs.
+  // eslint-disable-next-line prefer-const -- assigned once, below, but requestStop may read it before: a const there would throw (TDZ) on an early signal
   let stopAndExit: ((why: string) => Promise<void>) | undefined;
   let stopAskedDuringBoot: string | undefined;
   const requestStop = (why: string) => (stopAndExit ? void stopAndExit(why) : (stopAskedDuringBoot ??= why));
@@ -65,8 +66,10 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
   };
 
   const metricsRoute = Router().get('/metrics', async (_req, res) => {
-    const metrics = inCluster() ? await askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : await localMetrics();
-    if ('error' in metrics && metrics.error) throw new Error(`metrics: ${metrics.error}`);
+    const metrics: { contentType: string; body: string; error?: string } = inCluster()
+      ? await askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND)
+      : await localMetrics();
+    if (metrics.error) throw new Error(`metrics: ${metrics.error}`);
     res.type(metrics.contentType).send(metrics.body);
   });
 

@@ -120,12 +120,13 @@ export const commands: Record<string, Command> = {
   'lock:clear-stale': {
     usage: '',
     summary: 'remove the scheduler lock file if it is stale (start.sh runs this before the cluster)',
-    async run({ config, out }) {
+    run({ config, out }) {
       // A database lease expires by itself; only a lock file can be left behind.
-      if (config.leaderElection !== 'lockfile') return;
+      if (config.leaderElection !== 'lockfile') return Promise.resolve();
       const { state, owner } = clearStaleLock(config.schedulerLockFile, config.schedulerLockStaleMs);
       if (state === 'stale') out(`Removed a stale scheduler lock left by pid ${owner?.pid ?? 'unknown'} on ${owner?.hostname ?? 'an unknown host'}`);
       if (state === 'held') out(`Scheduler lock is held by live pid ${owner?.pid} on ${owner?.hostname}; leaving it`);
+      return Promise.resolve();
     },
   },
 

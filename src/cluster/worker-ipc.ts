@@ -55,6 +55,6 @@ export function askPrimary<T extends Answer['type']>(
       clearTimeout(timer);
       resolve(answer as Extract<Answer, { type: T }>);
     });
-    sendToPrimary({ ...message, requestId } as WorkerMessage);
+    sendToPrimary({ ...message, requestId });
   });
 }

@@ -11,6 +11,6 @@ export function nowMsSql(db: Knex): Knex.Raw {
 }
 
 export async function dbNowMs(db: Knex): Promise<number> {
-  const row = await db.select(nowMsSql(db).wrap('(', ') as now_ms')).first();
+  const row = await db.select(nowMsSql(db).wrap('(', ') as now_ms')).first<{ now_ms: number | string }>();
   return Number(row.now_ms);
 }

@@ -12,7 +12,8 @@ export function dialectOf(url: string): Dialect {
 
 /** True for a pool on MySQL/MariaDB, where some statements differ. */
 export function isMysql(db: Knex): boolean {
-  return db.client.config.client === 'mysql2';
+  // knex types `db.client` as any; it is a Knex.Client.
+  return (db.client as Knex.Client).config.client === 'mysql2';
 }
 
 export function sqlitePath(url: string): string {
@@ -23,7 +24,7 @@ export function knexConfig(url: string): Knex.Config {
   if (dialectOf(url) === 'mysql') {
     return {
       client: 'mysql2',
-      connection: { uri: url, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false } as Knex.MySql2ConnectionConfig,
+      connection: { uri: url, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false },
       pool: {
         min: 0,
         max: 10,

@@ -24,8 +24,7 @@ export class ExtensionlessMigrationSource implements Knex.MigrationSource<Migrat
 
   async getMigrations(): Promise<MigrationFile[]> {
     const extension = runningFromSource ? '.ts' : '.js';
-    return fs
-      .readdirSync(this.directory)
+    return (await fs.promises.readdir(this.directory))
       .filter((file) => file.endsWith(extension) && !file.endsWith('.d.ts') && /^\d/.test(file))
       .sort()
       .map((file) => ({ name: file.slice(0, -extension.length), file: path.join(this.directory, file) }));
@@ -36,7 +35,7 @@ export class ExtensionlessMigrationSource implements Knex.MigrationSource<Migrat
   }
 
   async getMigration(migration: MigrationFile): Promise<Knex.Migration> {
-    return import(pathToFileURL(migration.file).href);
+    return import(pathToFileURL(migration.file).href) as Promise<Knex.Migration>;
   }
 }
 

@@ -1,6 +1,7 @@
 // API tokens: 32 random bytes shown once; only their SHA-256 is stored.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { ApiTokenRow } from '../db/tables.js';
 import { findUserById, type User } from './users.js';
 
 const PREFIX = 'cw_';
@@ -16,7 +17,7 @@ export async function createApiToken(db: Knex, userId: number, label = '', now =
 }
 
 export async function userForApiToken(db: Knex, token: string): Promise<User | undefined> {
-  const row = await db('api_tokens').where({ token_hash: digest(token) }).first('id', 'user_id', 'last_used_at');
+  const row = await db<ApiTokenRow>('api_tokens').where({ token_hash: digest(token) }).first('id', 'user_id', 'last_used_at');
   if (!row) return undefined;
   // Written at most once a minute per token, so reads do not turn into writes.
   const now = Date.now();

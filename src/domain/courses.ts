@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
+import type { CourseRow, UserRow } from '../db/tables.js';
 import type { Actor } from './users.js';
 import { announceStagesChanged } from './stage-events.js';
 
@@ -21,7 +22,7 @@ export interface CourseInput {
   teacherId?: number;
 }
 
-function toCourse(row: Record<string, unknown>): Course {
+function toCourse(row: CourseRow): Course {
   return {
     id: Number(row.id),
     title: String(row.title),
@@ -50,7 +51,7 @@ export async function canView(db: Knex, actor: Actor, course: Course): Promise<b
 
 /** The course if the actor may see it. Unknown and invisible look alike: 404. */
 export async function getVisibleCourse(db: Knex, actor: Actor, id: number): Promise<Course> {
-  const row = await db('courses').where({ id }).first();
+  const row = await db<CourseRow>('courses').where({ id }).first();
   const course = row && toCourse(row);
   if (!course || !(await canView(db, actor, course))) throw new NotFoundError('Course');
   return course;
@@ -68,10 +69,12 @@ export async function listVisibleCourses(
   actor: Actor,
   { limit, after }: { limit: number; after?: number },
 ): Promise<{ items: Course[]; nextCursor: number | null }> {
-  const query = db('courses').select('courses.*').orderBy('courses.id').limit(limit + 1);
+  const query = db<CourseRow>('courses').select('courses.*').orderBy('courses.id').limit(limit + 1);
   if (after) query.where('courses.id', '>', after);
   if (actor.role === 'teacher') {
-    query.where((q) => q.where('courses.teacher_id', actor.id).orWhereIn('courses.id', db('course_members').select('course_id').where('user_id', actor.id)));
+    query.where((q) => {
+      q.where('courses.teacher_id', actor.id).orWhereIn('courses.id', db('course_members').select('course_id').where('user_id', actor.id));
+    });
   } else if (actor.role === 'student') {
     query.whereIn('courses.id', db('course_members').select('course_id').where('user_id', actor.id));
   }
@@ -97,7 +100,7 @@ export async function createCourse(db: Knex, actor: Actor, input: CourseInput, n
 }
 
 async function requireTeacher(db: Knex, userId: number): Promise<number> {
-  const user = await db('users').where({ id: userId }).first('role');
+  const user = await db<UserRow>('users').where({ id: userId }).first('role');
   if (!user || (user.role !== 'teacher' && user.role !== 'admin')) {
     throw ValidationError.field('teacherId', 'must be the id of a teacher or admin');
   }
@@ -142,13 +145,13 @@ export async function listMembers(db: Knex, actor: Actor, courseId: number): Pro
     .join('users', 'users.id', 'course_members.user_id')
     .where('course_members.course_id', courseId)
     .orderBy('users.email')
-    .select('users.id', 'users.email', 'users.name', 'users.role');
+    .select<Pick<UserRow, 'id' | 'email' | 'name' | 'role'>[]>('users.id', 'users.email', 'users.name', 'users.role');
   return rows.map((r) => ({ userId: Number(r.id), email: String(r.email), name: String(r.name), role: String(r.role) }));
 }
 
 export async function addMember(db: Knex, actor: Actor, courseId: number, userId: number, now = Date.now()): Promise<Member> {
   await getManagedCourse(db, actor, courseId);
-  const user = await db('users').where({ id: userId }).first('id', 'email', 'name', 'role');
+  const user = await db<UserRow>('users').where({ id: userId }).first('id', 'email', 'name', 'role');
   if (!user) throw ValidationError.field('userId', 'must be the id of an existing user');
   try {
     await db('course_members').insert({ course_id: courseId, user_id: userId, created_at: now });

@@ -29,7 +29,8 @@ const MYSQL_LOCK_WAIT_S = 30;
 export async function advanceStageStatuses(db: Knex, cause: Exclude<TransitionCause, 'edit'>): Promise<SweepResult> {
   if (!isMysql(db)) return sweep(db, await dbNowMs(db), cause);
   return db.transaction(async (trx) => {
-    const [[row]] = await trx.raw('SELECT GET_LOCK(?, ?) AS got', [MYSQL_SWEEP_LOCK, MYSQL_LOCK_WAIT_S]);
+    // mysql2 answers a raw query with [rows, fields]; GET_LOCK gives 1, 0 or NULL.
+    const [[row]] = (await trx.raw('SELECT GET_LOCK(?, ?) AS got', [MYSQL_SWEEP_LOCK, MYSQL_LOCK_WAIT_S])) as [{ got: number | null }[], unknown];
     if (Number(row.got) !== 1) throw new Error(`Another stage sweep held ${MYSQL_SWEEP_LOCK} for over ${MYSQL_LOCK_WAIT_S} s`);
     try {
       // "now" is read after the lock is ours, so it is never older than the
@@ -58,8 +59,12 @@ async function sweepIn(trx: Knex.Transaction, now: number, cause: string): Promi
           .where(due),
       );
 
-  const started = (q: Knex.QueryBuilder) => q.where('status', 'pending').andWhere('start_date', '<=', now);
-  const ended = (q: Knex.QueryBuilder) => q.whereIn('status', UNFINISHED).andWhere('end_date', '<=', now);
+  const started = (q: Knex.QueryBuilder) => {
+    q.where('status', 'pending').andWhere('start_date', '<=', now);
+  };
+  const ended = (q: Knex.QueryBuilder) => {
+    q.whereIn('status', UNFINISHED).andWhere('end_date', '<=', now);
+  };
 
   // A stage whose whole window passed while nobody was watching goes through
   // both steps, so its history still shows it was open.

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { dbNowMs } from '../db/clock.js';
 import { ms } from '../db/rows.js';
+import type { StageRow, StageTransitionRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { getManagedCourse, getVisibleCourse, type Course } from './courses.js';
 import { recordTransitions, statusAt, type StageStatus } from './stage-status.js';
@@ -42,7 +43,7 @@ export function transitionJson(t: Transition) {
   return { ...t, at: toIso(t.at) };
 }
 
-function toStage(row: Record<string, unknown>): Stage {
+function toStage(row: StageRow): Stage {
   return {
     id: Number(row.id),
     courseId: Number(row.course_id),
@@ -60,13 +61,13 @@ function checkWindow(startDate: number, endDate: number): void {
 
 export async function listStages(db: Knex, actor: Actor, courseId: number): Promise<Stage[]> {
   await getVisibleCourse(db, actor, courseId);
-  const rows = await db('stages').where({ course_id: courseId }).orderBy([{ column: 'start_date' }, { column: 'id' }]);
+  const rows = await db<StageRow>('stages').where({ course_id: courseId }).orderBy([{ column: 'start_date' }, { column: 'id' }]);
   return rows.map(toStage);
 }
 
 /** The stage and its course, if the actor may see the course. */
 export async function getVisibleStage(db: Knex, actor: Actor, id: number): Promise<{ stage: Stage; course: Course }> {
-  const row = await db('stages').where({ id }).first();
+  const row = await db<StageRow>('stages').where({ id }).first();
   if (!row) throw new NotFoundError('Stage');
   const stage = toStage(row);
   try {
@@ -111,7 +112,8 @@ export async function updateStage(db: Knex, actor: Actor, id: number, input: Par
     // (a read-then-write transaction can fail with SQLITE_BUSY under WAL); on
     // MySQL it locks the row against a concurrent status sweep.
     await trx('stages').where({ id }).update({ updated_at: now });
-    const current = toStage(await trx('stages').where({ id }).forUpdate().first());
+    // Present after the update above, unless deleted meanwhile (toStage then throws).
+    const current = toStage((await trx<StageRow>('stages').where({ id }).forUpdate().first())!);
     const next = { ...current, ...definedOnly(input) };
     checkWindow(next.startDate, next.endDate);
     next.status = statusAt(next.startDate, next.endDate, now);
@@ -142,6 +144,6 @@ export async function deleteStage(db: Knex, actor: Actor, id: number): Promise<v
 
 export async function listTransitions(db: Knex, actor: Actor, stageId: number): Promise<Transition[]> {
   await getVisibleStage(db, actor, stageId);
-  const rows = await db('stage_transitions').where({ stage_id: stageId }).orderBy('id');
-  return rows.map((r) => ({ from: r.from_status, to: r.to_status, at: ms(r.at), cause: String(r.cause) }));
+  const rows = await db<StageTransitionRow>('stage_transitions').where({ stage_id: stageId }).orderBy('id');
+  return rows.map((r) => ({ from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: ms(r.at), cause: String(r.cause) }));
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { ConflictError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
+import type { UserRow } from '../db/tables.js';
 import type { Role } from '../validation.js';
 
 export interface User {
@@ -14,7 +15,7 @@ export interface User {
 /** Who is making a request; every permission check takes one. */
 export type Actor = Pick<User, 'id' | 'role' | 'email' | 'name'>;
 
-function toUser(row: Record<string, unknown>): User {
+function toUser(row: UserRow): User {
   return { id: Number(row.id), email: String(row.email), name: String(row.name), role: row.role as Role };
 }
 
@@ -40,18 +41,18 @@ export async function createUser(
 }
 
 export async function findUserById(db: Knex, id: number): Promise<User | undefined> {
-  const row = await db('users').where({ id }).first();
+  const row = await db<UserRow>('users').where({ id }).first();
   return row ? toUser(row) : undefined;
 }
 
 export async function findUserByEmail(db: Knex, email: string): Promise<User | undefined> {
-  const row = await db('users').where({ email: email.trim().toLowerCase() }).first();
+  const row = await db<UserRow>('users').where({ email: email.trim().toLowerCase() }).first();
   return row ? toUser(row) : undefined;
 }
 
 /** The user for these credentials, or undefined; one answer for both mistakes. */
 export async function authenticate(db: Knex, email: string, password: string): Promise<User | undefined> {
-  const row = await db('users').where({ email: email.trim().toLowerCase() }).first();
+  const row = await db<UserRow>('users').where({ email: email.trim().toLowerCase() }).first();
   if (!row) return undefined;
   return (await verifyPassword(String(row.password_hash), password)) ? toUser(row) : undefined;
 }

@@ -19,7 +19,9 @@ export const countRequests: RequestHandler = (req, res, next) => {
   const stopTimer = httpDuration.startTimer();
   res.on('finish', () => {
     // The matched route pattern, not the raw path, keeps label values few.
-    const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+    // express types req.route (the matched Route, if any) as any; its path is the one routed on.
+    const pattern = (req.route as { path?: string | RegExp | (string | RegExp)[] } | undefined)?.path;
+    const route = pattern ? `${req.baseUrl}${String(pattern)}` : 'unmatched';
     httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
     stopTimer({ method: req.method, route });
   });

@@ -34,7 +34,7 @@ export interface LeaderLinkDeps {
   db: Knex;
   log: Logger;
   /** This worker's scheduler while it leads, else null. */
-  leader(): Scheduler | null;
+  leader: () => Scheduler | null;
 }
 
 export function createLeaderLink(config: Pick<Config, 'leaderElection'>, deps: LeaderLinkDeps): LeaderLink {

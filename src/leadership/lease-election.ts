@@ -8,10 +8,14 @@ import type { Knex } from 'knex';
 import { nowMsSql } from '../db/clock.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { ms } from '../db/rows.js';
+import type { BigIntColumn, SchedulerLeaseRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { ownerForThisProcess, type Election, type LeadershipSnapshot } from './election.js';
 
 const LEASE = 'scheduler';
+
+/** The lease row as currentOwner() reads it, with the database's clock beside it. */
+type LeaseSighting = Pick<SchedulerLeaseRow, 'pid' | 'hostname' | 'worker_id' | 'acquired_at' | 'expires_at'> & { now_ms: BigIntColumn };
 
 export interface LeaseElectionOptions {
   db: Knex;
@@ -41,7 +45,7 @@ export class LeaseElection implements Election {
     const now = nowMsSql(db);
     const sentAt = performance.now();
     const holder = { term, pid: owner.pid, hostname: owner.hostname, worker_id: workerId, acquired_at: now, expires_at: db.raw('? + ?', [now, leaseMs]) };
-    let won = false;
+    let won: boolean;
     try {
       await db('scheduler_leases').insert({ name: LEASE, ...holder });
       won = true;
@@ -70,18 +74,18 @@ export class LeaseElection implements Election {
 
   async currentOwner(): Promise<LeadershipSnapshot> {
     const { db } = this.options;
-    const row = await db('scheduler_leases').where({ name: LEASE }).first('pid', 'hostname', 'worker_id', 'acquired_at', 'expires_at', db.raw('? as now_ms', [nowMsSql(db)]));
+    const row = await db('scheduler_leases').where({ name: LEASE }).first<LeaseSighting | undefined>('pid', 'hostname', 'worker_id', 'acquired_at', 'expires_at', db.raw('? as now_ms', [nowMsSql(db)]));
     if (!row) return { state: 'free', owner: null };
     const owner = { pid: Number(row.pid), hostname: row.hostname, workerId: row.worker_id === null ? null : Number(row.worker_id), acquiredAt: toIso(ms(row.acquired_at)) };
     return { state: ms(row.expires_at) > ms(row.now_ms) ? 'held' : 'stale', owner };
   }
 
-  async stillLeading(): Promise<boolean> {
-    if (!this.term) return false;
+  stillLeading(): Promise<boolean> {
+    if (!this.term) return Promise.resolve(false);
     const sinceRenewal = performance.now() - this.renewedAt;
-    if (sinceRenewal < this.trustMs) return true;
+    if (sinceRenewal < this.trustMs) return Promise.resolve(true);
     this.lost(new Error(`lease not renewed for ${Math.round(sinceRenewal)} ms`));
-    return false;
+    return Promise.resolve(false);
   }
 
   private scheduleRenewal(): void {

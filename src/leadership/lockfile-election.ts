@@ -66,14 +66,14 @@ export class LockfileElection implements Election {
     return Promise.resolve(readLockState(this.options.file, this.options.staleMs));
   }
 
-  async stillLeading(): Promise<boolean> {
-    if (!this.releaseLock) return false;
+  stillLeading(): Promise<boolean> {
+    if (!this.releaseLock) return Promise.resolve(false);
     const snapshot = readLockState(this.options.file, this.options.staleMs);
     const ours = snapshot.state === 'held' && snapshot.owner?.pid === process.pid && snapshot.owner.hostname === os.hostname();
     // A stale directory means our refreshes stopped (a blocked event loop):
     // anyone may take over now, so we must not run anything.
     if (!ours) this.lost(new Error(`scheduler lock is ${snapshot.state === 'held' ? `held by pid ${snapshot.owner?.pid}` : snapshot.state}`));
-    return ours;
+    return Promise.resolve(ours);
   }
 
   private lost(reason: Error): void {

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from '../db/errors.js';
 import { ms, msOrNull } from '../db/rows.js';
+import type { JobExecutionRow } from '../db/tables.js';
 import { toIso, toIsoOrNull } from '../time.js';
 
 export type ExecutionStatus = 'running' | 'success' | 'error' | 'skipped' | 'missed';
@@ -53,7 +54,7 @@ export async function claimFire(
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
   }
-  const winner = await db('job_executions').where({ claim_key: claimKey(fire.jobId, fire.scheduledFor) }).first('id', 'pid', 'hostname');
+  const winner = await db<JobExecutionRow>('job_executions').where({ claim_key: claimKey(fire.jobId, fire.scheduledFor) }).first('id', 'pid', 'hostname');
   await recordOutcome(db, { ...fire, status: 'skipped', reason: `fire already claimed by execution ${winner?.id} (pid ${winner?.pid} on ${winner?.hostname})` }, now);
   return null;
 }
@@ -98,7 +99,7 @@ export async function finishExecution(
   outcome: { status: 'success' | 'error'; error?: unknown },
   now = Date.now(),
 ): Promise<void> {
-  const row = await db('job_executions').where({ id }).first('started_at');
+  const row = await db<JobExecutionRow>('job_executions').where({ id }).first('started_at');
   const startedAt = msOrNull(row?.started_at) ?? now;
   const err = outcome.error as Error | undefined;
   await db('job_executions')
@@ -117,7 +118,7 @@ export async function abandonExecution(db: Knex, id: number, reason: string, now
   await db('job_executions').where({ id }).update({ status: 'skipped', error: reason, finished_at: now, duration_ms: 0 });
 }
 
-function toExecution(r: Record<string, unknown>): Execution {
+function toExecution(r: JobExecutionRow): Execution {
   return {
     id: Number(r.id),
     jobId: String(r.job_id),
@@ -126,9 +127,9 @@ function toExecution(r: Record<string, unknown>): Execution {
     startedAt: msOrNull(r.started_at),
     finishedAt: msOrNull(r.finished_at),
     durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-    error: (r.error as string | null) ?? null,
+    error: r.error ?? null,
     pid: r.pid === null ? null : Number(r.pid),
-    hostname: (r.hostname as string | null) ?? null,
+    hostname: r.hostname ?? null,
   };
 }
 
@@ -138,12 +139,12 @@ export function executionJson(e: Execution) {
 
 /** Newest first. */
 export async function recentExecutions(db: Knex, { limit = 50, jobId }: { limit?: number; jobId?: string } = {}): Promise<Execution[]> {
-  const q = db('job_executions').orderBy('id', 'desc').limit(limit);
+  const q = db<JobExecutionRow>('job_executions').orderBy('id', 'desc').limit(limit);
   if (jobId) q.where({ job_id: jobId });
   return (await q).map(toExecution);
 }
 
 export async function getExecution(db: Knex, id: number): Promise<Execution | undefined> {
-  const row = await db('job_executions').where({ id }).first();
+  const row = await db<JobExecutionRow>('job_executions').where({ id }).first();
   return row ? toExecution(row) : undefined;
 }

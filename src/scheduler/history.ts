@@ -4,6 +4,7 @@
 // rather than with dialect-specific date SQL.
 import type { Knex } from 'knex';
 import { ms } from '../db/rows.js';
+import type { JobExecutionRow } from '../db/tables.js';
 import { DAY, HOUR } from '../time.js';
 import type { ExecutionStatus } from './executions.js';
 
@@ -18,7 +19,7 @@ export interface HourBucket {
 
 export async function executionHistory(db: Knex, now = Date.now()): Promise<{ missedByJob: Record<string, number>; hours: HourBucket[] }> {
   const since = now - DAY;
-  const rows = await db('job_executions').where('created_at', '>=', since).select('job_id', 'status', 'created_at');
+  const rows = await db<JobExecutionRow>('job_executions').where('created_at', '>=', since).select('job_id', 'status', 'created_at');
   const firstHour = Math.floor(since / HOUR) * HOUR + HOUR;
   const hours: HourBucket[] = Array.from({ length: 24 }, (_, i) => ({
     hour: firstHour + i * HOUR,

@@ -2,6 +2,7 @@
 // any worker, the CLI and the next leader can read it.
 import type { Knex } from 'knex';
 import { msOrNull } from '../db/rows.js';
+import type { SchedulerJobRow } from '../db/tables.js';
 import type { JobDefinition } from '../jobs/job.js';
 
 export interface StoredJob {
@@ -15,7 +16,7 @@ export interface StoredJob {
 }
 
 export async function listStoredJobs(db: Knex): Promise<StoredJob[]> {
-  const rows = await db('scheduler_jobs').orderBy('id');
+  const rows = await db<SchedulerJobRow>('scheduler_jobs').orderBy('id');
   return rows.map((r) => ({
     id: r.id,
     name: r.name,

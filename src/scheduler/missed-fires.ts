@@ -36,7 +36,7 @@ export async function recordMissedFires(deps: MissedFireDeps, job: JobDefinition
     lastId = await recordOutcome(deps.db, { jobId: job.id, scheduledFor: at, status: 'missed', reason, ...deps.runner });
   }
   if (fires.length) {
-    alertMissed(deps, job, lastId, fires[0]!, `${fires.length}${more ? '+' : ''} fire(s) missed while no leader was running`);
+    alertMissed(deps, job, lastId, fires[0], `${fires.length}${more ? '+' : ''} fire(s) missed while no leader was running`);
   }
   return fires.length;
 }

@@ -3,9 +3,10 @@
 // (one affected row means it is ours), starts the job and writes back the
 // execution id, or the reason it could not.
 import type { Knex } from 'knex';
+import type { JobRunRequestRow } from '../db/tables.js';
 import { SECOND, sleep } from '../time.js';
 import { getExecution, type Execution } from './executions.js';
-import type { RunJobResult } from './run-now.js';
+import type { RunJobErrorCode, RunJobResult } from './run-now.js';
 
 export interface RunRequest {
   id: number;
@@ -19,7 +20,7 @@ export async function requestRun(db: Knex, jobId: string, requestedBy: string, n
 
 /** Claims the waiting requests; two leaders polling at once never claim the same one. */
 export async function claimRunRequests(db: Knex, now = Date.now()): Promise<RunRequest[]> {
-  const waiting = await db('job_run_requests').whereNull('claimed_at').orderBy('id').limit(20).select('id', 'job_id');
+  const waiting = await db<JobRunRequestRow>('job_run_requests').whereNull('claimed_at').orderBy('id').limit(20).select('id', 'job_id');
   const claimed: RunRequest[] = [];
   for (const row of waiting) {
     const won = await db('job_run_requests').where({ id: row.id }).whereNull('claimed_at').update({ claimed_at: now });
@@ -38,9 +39,10 @@ export async function answerRunRequest(db: Knex, id: number, result: RunJobResul
 export async function waitForRunStart(db: Knex, id: number, timeoutMs: number, pollMs = 100): Promise<RunJobResult> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const row = await db('job_run_requests').where({ id }).first('execution_id', 'error_code', 'error', 'claimed_at');
+    const row = await db<JobRunRequestRow>('job_run_requests').where({ id }).first('execution_id', 'error_code', 'error', 'claimed_at');
     if (row?.execution_id !== null && row?.execution_id !== undefined) return { ok: true, executionId: Number(row.execution_id) };
-    if (row?.error_code) return { ok: false, code: row.error_code, message: row.error ?? row.error_code };
+    // The leader wrote the code from RunJobErrorCode (answerRunRequest).
+    if (row?.error_code) return { ok: false, code: row.error_code as RunJobErrorCode, message: row.error ?? row.error_code };
     if (Date.now() > deadline) {
       // Withdraw it, so a leader arriving later does not run a job nobody waits for.
       await db('job_run_requests').where({ id }).whereNull('claimed_at').delete();

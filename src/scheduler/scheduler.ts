@@ -44,7 +44,7 @@ export class Scheduler {
     this.jobRunner = new JobRunner({ db, log, config, alert, runner: this.runner, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
     this.requests = new RunRequestPoller({ db, log, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
     for (const job of deps.jobs) {
-      const nextDue = job.nextDue;
+      const nextDue = job.nextDue?.bind(job);
       if (!nextDue) continue;
       this.dueTimers.push(
         new DueTimer({

@@ -1,0 +1,138 @@
+// The rows of each table as the database hands them back, declared once and
+// named where a query reads them (`db<StageRow>('stages')`), so rows are typed
+// instead of `any`. They follow the migrations in migrations/*.ts; change both
+// together.
+//
+// Not (yet) knex's global `declare module 'knex/types/tables'` augmentation:
+// that would also type every query in test/ and bench/, and `.first()` there
+// would become `Row | undefined` where the tests read it unchecked. Once those
+// are ready, a `Tables` interface mapping names to these rows can switch it on.
+//
+// Instants are BIGINT epoch ms: better-sqlite3 returns a number, mysql2 a
+// number or (beyond 2^53, with supportBigNumbers) a string, so they are read
+// through ms()/msOrNull() from rows.ts. BIGINT ids (bigIncrements) likewise.
+// Status and role columns are plain strings here: the types that narrow them
+// live in the layers above, which cast at their boundary converters.
+
+/** A BIGINT column: epoch ms or a bigIncrements id. */
+export type BigIntColumn = number | string;
+
+export interface UserRow {
+  id: number;
+  email: string;
+  name: string;
+  password_hash: string;
+  role: string;
+  created_at: BigIntColumn;
+}
+
+export interface ApiTokenRow {
+  id: number;
+  user_id: number;
+  token_hash: string;
+  label: string;
+  created_at: BigIntColumn;
+  last_used_at: BigIntColumn | null;
+}
+
+export interface CourseRow {
+  id: number;
+  title: string;
+  code: string;
+  timezone: string;
+  teacher_id: number;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+}
+
+export interface CourseMemberRow {
+  course_id: number;
+  user_id: number;
+  created_at: BigIntColumn;
+}
+
+export interface StageRow {
+  id: number;
+  course_id: number;
+  name: string;
+  description: string;
+  start_date: BigIntColumn;
+  end_date: BigIntColumn;
+  status: string;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+}
+
+export interface StageTransitionRow {
+  id: BigIntColumn;
+  stage_id: number;
+  from_status: string;
+  to_status: string;
+  at: BigIntColumn;
+  cause: string;
+}
+
+export interface SubmissionRow {
+  id: number;
+  stage_id: number;
+  student_id: number;
+  body: string | null;
+  link: string | null;
+  created_at: BigIntColumn;
+}
+
+/** Owned by connect-session-knex; created by the first migration. */
+export interface SessionRow {
+  sid: string;
+  sess: string;
+  expired: Date | string | number;
+}
+
+export interface SchedulerJobRow {
+  id: string;
+  name: string;
+  trigger: string;
+  next_run_at: BigIntColumn | null;
+  last_run_at: BigIntColumn | null;
+  last_status: string | null;
+  /** A boolean column: SQLite and MySQL store it as 0/1. */
+  paused: boolean | number;
+  updated_at: BigIntColumn;
+}
+
+export interface JobExecutionRow {
+  id: BigIntColumn;
+  job_id: string;
+  scheduled_for: BigIntColumn;
+  claim_key: string | null;
+  status: string;
+  started_at: BigIntColumn | null;
+  finished_at: BigIntColumn | null;
+  duration_ms: number | null;
+  error: string | null;
+  error_stack: string | null;
+  pid: number | null;
+  hostname: string | null;
+  created_at: BigIntColumn;
+}
+
+export interface JobRunRequestRow {
+  id: BigIntColumn;
+  job_id: string;
+  requested_by: string;
+  requested_at: BigIntColumn;
+  claimed_at: BigIntColumn | null;
+  execution_id: BigIntColumn | null;
+  error_code: string | null;
+  error: string | null;
+}
+
+export interface SchedulerLeaseRow {
+  name: string;
+  term: string;
+  pid: number;
+  hostname: string;
+  worker_id: number | null;
+  acquired_at: BigIntColumn;
+  expires_at: BigIntColumn;
+}
