@@ -20,7 +20,8 @@ import { createLeaderLink } from './leadership/leader-link.js';
 import { trackLeadership } from './scheduler/metrics.js';
 import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
 import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
-import { askPrimary, inCluster, onPrimaryMessage } from './cluster/worker-ipc.js';
+import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
+import { drainable } from './http/drain.js';
 import { enableWorkerMetrics, localMetrics } from './cluster/metrics.js';
 import { SECOND } from './time.js';
 
@@ -44,6 +45,8 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
         retryMs: config.schedulerRetryMs,
         lockDescription: describeLock(config),
         createDuty: () => new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log, webhookUrl: config.alertWebhookUrl }) }),
+        // Stopping on purpose: the primary asks the others to bid at once.
+        onReleased: () => sendToPrimary({ type: 'leadership-released' }),
       })
     : null;
   const leaderLink = createLeaderLink(config, { db, log, leader: () => leadership?.current ?? null });
@@ -57,6 +60,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => requestStop(signal));
   onPrimaryMessage((message) => {
     if (message.type === 'shutdown') requestStop('shutdown message');
+    if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid });
   });
 
   const schedulerPort: SchedulerPort = {
@@ -88,6 +92,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  const http = drainable(server);
   log.info({ port: config.port, host: config.host }, 'worker listening');
   if (leadership) {
     void leadership.start();
@@ -97,11 +102,9 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      // Stop accepting, let in-flight requests finish, drop idle keep-alives;
-      // meanwhile the leader lets its running job finish and frees the lock.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const results = await Promise.allSettled([closed, leadership?.stop(config.shutdownTimeoutMs)]);
+      // Stop accepting and let every request finish (http/drain.ts); meanwhile
+      // the leader lets its running job finish and hands the lock over.
+      const results = await Promise.allSettled([http.drain(), leadership?.stop(config.shutdownTimeoutMs)]);
       leaderLink.close();
       await db.destroy();
       for (const r of results) if (r.status === 'rejected') throw r.reason;

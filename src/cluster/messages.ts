@@ -11,7 +11,9 @@ export type WorkerMessage =
   /** The leader's answer to a run-job request. */
   | { type: 'run-job-result'; requestId: string; result: RunJobResult }
   /** Ask the primary for the whole cluster's metrics. */
-  | { type: 'metrics'; requestId: string };
+  | { type: 'metrics'; requestId: string }
+  /** The leader let go on purpose (stopping): someone else should take over now. */
+  | { type: 'leadership-released' };
 
 /** Primary -> worker. */
 export type PrimaryMessage =
@@ -19,7 +21,12 @@ export type PrimaryMessage =
   | { type: 'run-job'; requestId: string; jobId: string }
   | { type: 'run-job-result'; requestId: string; result: RunJobResult }
   | { type: 'metrics-result'; requestId: string; contentType: string; body: string; error?: string }
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /** The leader is gone (released, or died and its lock was cleared): bid now instead of at the next retry. */
+  | { type: 'bid-now'; reason: BidReason; previousPid: number };
+
+/** Why a worker is asked to bid at once; its "scheduler started" line says it. */
+export type BidReason = 'handed-over' | 'died';
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -3,6 +3,7 @@
 // (release), and who leads (currentOwner). The lock file on one host and a
 // lease row in the shared database for several hosts both fit behind it.
 import os from 'node:os';
+import { isAlive, processStartTime } from './process-identity.js';
 
 export interface LeaderOwner {
   pid: number;
@@ -10,6 +11,10 @@ export interface LeaderOwner {
   workerId: number | null;
   /** ISO-8601 UTC. */
   acquiredAt: string;
+  /** The owner process's start time (process-identity.ts), so a reused pid is not taken for it. */
+  startTime?: string | null;
+  /** Lock file mode: which lock directory this owner took (inode and birth time), see dead-leader.ts. */
+  lockId?: string | null;
 }
 
 export type LeadershipState = 'held' | 'stale' | 'free';
@@ -33,25 +38,24 @@ export interface Election {
 }
 
 export function ownerForThisProcess(workerId: number | null, now = Date.now()): LeaderOwner {
-  return { pid: process.pid, hostname: os.hostname(), workerId, acquiredAt: new Date(now).toISOString() };
+  return { pid: process.pid, hostname: os.hostname(), workerId, acquiredAt: new Date(now).toISOString(), startTime: processStartTime(process.pid) };
 }
 
 export function parseOwner(text: string): LeaderOwner | null {
   try {
     const value = JSON.parse(text) as Partial<LeaderOwner>;
     if (typeof value?.pid !== 'number' || typeof value.hostname !== 'string') return null;
-    return { pid: value.pid, hostname: value.hostname, workerId: value.workerId ?? null, acquiredAt: String(value.acquiredAt ?? '') };
+    return {
+      pid: value.pid,
+      hostname: value.hostname,
+      workerId: value.workerId ?? null,
+      acquiredAt: String(value.acquiredAt ?? ''),
+      startTime: typeof value.startTime === 'string' ? value.startTime : null,
+      lockId: typeof value.lockId === 'string' ? value.lockId : null,
+    };
   } catch {
     return null;
   }
 }
 
-/** True when pid is a live process on this host (signal 0 checks without sending). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isAlive };

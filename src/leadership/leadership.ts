@@ -24,7 +24,12 @@ export interface LeadershipDeps<D extends LeaderDuty> {
   /** Describes where the lock lives, for the log line. */
   lockDescription: string;
   createDuty(): D;
+  /** Called once this process, having led, has let go on purpose (stop): a successor may bid now. */
+  onReleased?(): void;
 }
+
+/** Why a bid is made now rather than at the next retry; said in the "scheduler started" line. */
+export type BidCause = { kind: 'handed-over' | 'died'; previousPid: number };
 
 export class Leadership<D extends LeaderDuty = LeaderDuty> {
   private duty: D | null = null;
@@ -32,6 +37,8 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
   private lastSeenLeader: number | null | undefined = undefined;
   private stopped = false;
   private attempting: Promise<void> = Promise.resolve();
+  /** What the next successful bid answers to, when we know (a leader died, handed over). */
+  private bidCause: BidCause | null = null;
 
   constructor(private readonly deps: LeadershipDeps<D>) {
     deps.election.onLost((reason) => this.lost(reason));
@@ -55,6 +62,19 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
     this.duty = null;
     if (duty) await duty.stop(timeoutMs);
     await this.deps.election.release();
+    if (duty) this.deps.onReleased?.();
+  }
+
+  /**
+   * The leader is gone (it let go, or died and its lock was cleared): bid now
+   * rather than at the next retry. Ignored while leading or stopping.
+   */
+  bidNow(cause: BidCause): void {
+    if (this.stopped || this.duty) return;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    this.bidCause = cause;
+    this.attempting = this.attempting.then(() => (this.duty || this.stopped ? undefined : this.attempt()));
   }
 
   private async attempt(): Promise<void> {
@@ -71,8 +91,10 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
           throw err;
         }
         this.duty = duty; // even if stop() came meanwhile: it waits for us, then stops the duty
+        const why = this.whyWeLead();
         this.lastSeenLeader = process.pid;
-        log.info({ lock: this.deps.lockDescription }, `scheduler started in pid ${process.pid}`);
+        this.bidCause = null;
+        log.info({ lock: this.deps.lockDescription, why }, `scheduler started in pid ${process.pid}: ${why}`);
         return;
       }
       const { owner } = await this.settledOwner();
@@ -102,8 +124,20 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
     return snapshot;
   }
 
+  private whyWeLead(): string {
+    const cause = this.bidCause;
+    if (cause?.kind === 'died') return `the previous leader (pid ${cause.previousPid}) died`;
+    if (cause?.kind === 'handed-over') return `handed over by pid ${cause.previousPid}`;
+    const previous = this.lastSeenLeader;
+    if (previous === undefined) return 'first start';
+    if (previous === null || previous === process.pid) return 'no leader was running';
+    return `the lock was stale (pid ${previous} stopped refreshing it)`;
+  }
+
   private scheduleRetry(): void {
     if (this.stopped) return;
+    // One retry timer at a time, however the attempts were started.
+    if (this.retry) clearTimeout(this.retry);
     this.retry = setTimeout(() => {
       this.attempting = this.attempt();
     }, this.deps.retryMs);

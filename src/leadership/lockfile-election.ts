@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { isAlive, ownerForThisProcess, parseOwner, type Election, type LeaderOwner, type LeadershipSnapshot } from './election.js';
+import { ownerForThisProcess, parseOwner, type Election, type LeaderOwner, type LeadershipSnapshot } from './election.js';
+import { lockDirectoryId } from './dead-leader.js';
+import { processState } from './process-identity.js';
 
 export interface LockfileElectionOptions {
   file: string;
@@ -42,7 +44,9 @@ export class LockfileElection implements Election {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
       throw err;
     }
-    writeOwner(this.options.file, ownerForThisProcess(this.options.workerId));
+    // Which directory we took, so the lock of a dead leader can be told from
+    // a newer one made beside its owner file (dead-leader.ts).
+    writeOwner(this.options.file, { ...ownerForThisProcess(this.options.workerId), lockId: lockDirectoryId(this.lockDirectory) });
     return true;
   }
 
@@ -110,7 +114,7 @@ export function readLockState(file: string, staleMs: number, now = Date.now()): 
     return { state: 'free', owner: null };
   }
   const owner = readOwner(file);
-  const ownerDead = owner !== null && owner.hostname === os.hostname() && !isAlive(owner.pid);
+  const ownerDead = owner !== null && owner.hostname === os.hostname() && processState(owner.pid, owner.startTime) === 'dead';
   return { state: now - mtime > staleMs || ownerDead ? 'stale' : 'held', owner };
 }
 
