@@ -62,7 +62,10 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
     this.duty = null;
     if (duty) await duty.stop(timeoutMs);
     await this.deps.election.release();
-    if (duty) this.deps.onReleased?.();
+    if (duty) {
+      this.deps.log.info({ lock: this.deps.lockDescription }, 'scheduler lock released');
+      this.deps.onReleased?.();
+    }
   }
 
   /**
@@ -131,7 +134,8 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
     const previous = this.lastSeenLeader;
     if (previous === undefined) return 'first start';
     if (previous === null || previous === process.pid) return 'no leader was running';
-    return `the lock was stale (pid ${previous} stopped refreshing it)`;
+    // Found free or stale on a plain retry: released without a word, or frozen.
+    return `the lock of pid ${previous} was free or stale`;
   }
 
   private scheduleRetry(): void {

@@ -1,0 +1,120 @@
+// Leadership without gaps on one host, with the production stale and retry
+// times (10 s, 5 s), so a takeover within a few seconds cannot have come from
+// staleness: a SIGKILLed leader is replaced at once, killing a worker that
+// does not lead changes nothing, a leader that stops hands over, and SIGHUP
+// replaces every worker under load without failing a request.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { userWithToken } from './helpers/http.js';
+import { listening, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { childPids } from './helpers/processes.js';
+import { keepAliveLoad } from './helpers/load.js';
+import { waitUntil } from './helpers/wait.js';
+import { readOwner } from '../src/leadership/lockfile-election.js';
+
+const WORKERS = 4;
+const DEFAULTS = { SCHEDULER_LOCK_STALE_MS: '10000', SCHEDULER_RETRY_MS: '5000' };
+/** No retry timer fires during these tests: only a handover can explain a successor. */
+const NO_RETRY = { SCHEDULER_LOCK_STALE_MS: '10000', SCHEDULER_RETRY_MS: '600000' };
+const FAILOVER_BOUND_MS = 3000;
+
+let database: TestDatabase;
+let token: string;
+
+before(async () => {
+  database = await createTestDatabase();
+  ({ token } = await userWithToken(database.db, 'teacher'));
+});
+after(async () => {
+  await database.cleanup();
+});
+
+async function readyCluster(env: Record<string, string>): Promise<RunningCluster> {
+  const cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS, env });
+  await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 30_000, 'all workers listen');
+  await cluster.waitForLog(startedScheduler, 15_000, 'scheduler started');
+  return cluster;
+}
+
+async function removeCluster(cluster: RunningCluster): Promise<void> {
+  if (cluster.child.exitCode === null && cluster.child.signalCode === null) await cluster.stop(20_000);
+  fs.rmSync(cluster.dataDir, { recursive: true, force: true });
+}
+
+const leaderNow = (cluster: RunningCluster) => cluster.logs.filter(startedScheduler).at(-1)!;
+
+test(`kill -9 of the leader: a successor within ${FAILOVER_BOUND_MS} ms with the default stale of 10 s; killing a non-leader changes nothing (${testDialect})`, async () => {
+  const cluster = await readyCluster(DEFAULTS);
+  try {
+    const oldLeader = leaderNow(cluster).pid;
+    const killedAt = Date.now();
+    process.kill(oldLeader, 'SIGKILL');
+    const next = await cluster.waitForLog((l) => startedScheduler(l) && l.pid !== oldLeader, 15_000, 'a new leader');
+    const tookMs = Date.now() - killedAt;
+    assert.ok(tookMs < FAILOVER_BOUND_MS, `the successor took ${tookMs} ms: staleness, not the dead-leader path, recovered it`);
+    assert.match(String(next.why), new RegExp(`previous leader \\(pid ${oldLeader}\\) died`));
+    await waitUntil(() => readOwner(cluster.lockFile)?.pid === next.pid, 5000, 'the lock file names the successor');
+
+    // A worker that does not lead dies: the primary replaces it, leadership stays put.
+    await waitUntil(async () => (await childPids(cluster.child.pid!)).length === WORKERS, 20_000, 'all workers back');
+    const bystander = (await childPids(cluster.child.pid!)).find((pid) => pid !== next.pid)!;
+    const listenersBefore = cluster.logs.filter(listening).length;
+    const startsBefore = cluster.logs.filter(startedScheduler).length;
+    process.kill(bystander, 'SIGKILL');
+    await waitUntil(() => cluster.logs.filter(listening).length > listenersBefore, 20_000, 'a replacement worker listens');
+    assert.equal(cluster.logs.filter(startedScheduler).length, startsBefore, 'no new leader');
+    assert.equal(readOwner(cluster.lockFile)?.pid, next.pid);
+    assert.ok(fs.existsSync(`${cluster.lockFile}.lock`), 'the lock is still held');
+  } finally {
+    await removeCluster(cluster);
+  }
+});
+
+test('SIGTERM to the leading worker: it hands over, and another worker leads at once, not at its next retry', async () => {
+  const cluster = await readyCluster(NO_RETRY);
+  try {
+    const oldLeader = leaderNow(cluster).pid;
+    process.kill(oldLeader, 'SIGTERM');
+    const next = await cluster.waitForLog((l) => startedScheduler(l) && l.pid !== oldLeader, 15_000, 'a new leader');
+    assert.match(String(next.why), new RegExp(`handed over by pid ${oldLeader}`));
+    await waitUntil(() => readOwner(cluster.lockFile)?.pid === next.pid, 5000, 'the lock file names the successor');
+  } finally {
+    await removeCluster(cluster);
+  }
+});
+
+test(`SIGHUP under load: every worker replaced, no request failed, one leader at the end (${testDialect})`, async () => {
+  const cluster = await readyCluster(NO_RETRY);
+  const course = await fetch(`${cluster.baseUrl}/api/courses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'Rolling', code: `ROLL-${Date.now()}` }),
+  }).then((r) => r.json() as Promise<{ id: number }>);
+  const load = keepAliveLoad(cluster.baseUrl, ['/healthz', `/api/courses/${course.id}/stages`], { clients: 8, headers: { authorization: `Bearer ${token}` } });
+  try {
+    const before = new Set(await childPids(cluster.child.pid!));
+    assert.equal(before.size, WORKERS);
+    const oldLeader = leaderNow(cluster).pid;
+    await waitUntil(() => load.result.ok > 50, 10_000, 'the load runs');
+    cluster.child.kill('SIGHUP');
+    await cluster.waitForLog((l) => l.msg === 'rolling restart done', 90_000, 'the rolling restart ends');
+    await waitUntil(() => load.result.ok > 0, 1000, 'load still running');
+    const result = await load.stop();
+    assert.equal(result.failed, 0, `failed requests: ${result.failures.join('; ')}`);
+    assert.ok(result.ok > 100, `only ${result.ok} requests went through`);
+
+    const after = await childPids(cluster.child.pid!);
+    assert.equal(after.length, WORKERS);
+    for (const pid of after) assert.ok(!before.has(pid), `worker ${pid} was not replaced`);
+    const leader = readOwner(cluster.lockFile)!;
+    assert.ok(after.includes(leader.pid), 'a new worker leads');
+    const starts = cluster.logs.filter((l) => startedScheduler(l) && l.pid !== oldLeader);
+    assert.equal(starts.length, 1, `one handover: ${starts.map((l) => l.msg).join('; ')}`);
+    assert.match(String(starts[0].why), /handed over/);
+  } finally {
+    await load.stop();
+    await removeCluster(cluster);
+  }
+});
