@@ -5,6 +5,8 @@
 #   ./start.sh --daemon   run in the background (pid file and log under the data folder)
 #   ./start.sh --stop     stop the background run (SIGTERM, waits for a clean exit)
 #   ./start.sh --status   say whether the background run is alive
+#   ./start.sh --reload   deploy new code into the background run: migrate, then
+#                         SIGHUP, a rolling restart (one worker at a time)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -48,6 +50,14 @@ case "${1:-}" in
     echo "Coursework (pid $pid) did not stop within ${timeout_s} s" >&2
     exit 1
     ;;
+  --reload)
+    if ! pid=$(running_pid); then echo "Coursework is not running" >&2; exit 1; fi
+    # New workers run the code on disk now; the schema they need comes first.
+    node dist/cli.js migrate
+    kill -HUP "$pid"
+    echo "Coursework (pid $pid) is replacing its workers one at a time; see $log_file"
+    exit 0
+    ;;
   --status)
     if pid=$(running_pid); then echo "Coursework is running (pid $pid)"; exit 0; fi
     echo "Coursework is not running"
@@ -55,7 +65,7 @@ case "${1:-}" in
     ;;
   "") ;;
   *)
-    echo "Usage: $0 [--daemon|--stop|--status]" >&2
+    echo "Usage: $0 [--daemon|--stop|--status|--reload]" >&2
     exit 2
     ;;
 esac

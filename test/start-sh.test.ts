@@ -123,7 +123,7 @@ test('without start.sh, stale detection alone recovers a dead process\'s lock', 
   }
 });
 
-test('start.sh --daemon, --status, --stop', async () => {
+test('start.sh --daemon, --status, --reload, --stop', async () => {
   const url = await emptyDatabase();
   const dataDir = tempDir('coursework-daemon-');
   const env = {
@@ -152,6 +152,16 @@ test('start.sh --daemon, --status, --stop', async () => {
     await waitUntil(async () => (await fetch(`http://127.0.0.1:${env.PORT}/healthz`).catch(() => null))?.status === 200, 20_000, 'the daemon serves');
     assert.match((await run('--status')).stdout, new RegExp(`running \\(pid ${pid}\\)`));
     assert.equal((await run('--daemon')).code, 1, 'a second daemon is refused');
+
+    // --reload: a rolling restart of the running daemon, the primary stays.
+    const workerBefore = ((await (await fetch(`http://127.0.0.1:${env.PORT}/healthz`)).json()) as { pid: number }).pid;
+    const reloaded = await run('--reload');
+    assert.equal(reloaded.code, 0, reloaded.stdout);
+    await waitUntil(() => /rolling restart done/.test(fs.readFileSync(path.join(dataDir, 'coursework.log'), 'utf8')), 30_000, 'the rolling restart ends');
+    const workerAfter = ((await (await fetch(`http://127.0.0.1:${env.PORT}/healthz`)).json()) as { pid: number }).pid;
+    assert.notEqual(workerAfter, workerBefore, 'the worker was replaced');
+    assert.match((await run('--status')).stdout, new RegExp(`running \\(pid ${pid}\\)`));
+
     const stopped = await run('--stop');
     assert.equal(stopped.code, 0, stopped.stdout);
     const status = await run('--status');
