@@ -60,7 +60,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => requestStop(signal));
   onPrimaryMessage((message) => {
     if (message.type === 'shutdown') requestStop('shutdown message');
-    if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid });
+    if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid, at: message.at });
   });
 
   const schedulerPort: SchedulerPort = {

@@ -23,7 +23,7 @@ export type PrimaryMessage =
   | { type: 'metrics-result'; requestId: string; contentType: string; body: string; error?: string }
   | { type: 'shutdown' }
   /** The leader is gone (released, or died and its lock was cleared): bid now instead of at the next retry. */
-  | { type: 'bid-now'; reason: BidReason; previousPid: number };
+  | { type: 'bid-now'; reason: BidReason; previousPid: number; at: number };
 
 /** Why a worker is asked to bid at once; its "scheduler started" line says it. */
 export type BidReason = 'handed-over' | 'died';

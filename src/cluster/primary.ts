@@ -59,7 +59,7 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
         broadcast(message);
         break;
       case 'leadership-released':
-        askForNewLeader({ type: 'bid-now', reason: 'handed-over', previousPid: from.process.pid ?? 0 });
+        askForNewLeader({ type: 'bid-now', reason: 'handed-over', previousPid: from.process.pid ?? 0, at: Date.now() });
         break;
       case 'run-job': {
         // Every worker hears it; only the leader answers.
@@ -100,7 +100,7 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
       const check = clearDeadOwnersLock(config.schedulerLockFile, config.schedulerLockStaleMs, pid);
       if (!check.cleared) return;
       log.warn({ leaderPid: pid, lock: config.schedulerLockFile }, `the scheduler leader (pid ${pid}) died; its lock is cleared for a successor`);
-      askForNewLeader({ type: 'bid-now', reason: 'died', previousPid: pid });
+      askForNewLeader({ type: 'bid-now', reason: 'died', previousPid: pid, at: Date.now() });
     } catch (err) {
       log.error({ err, lock: config.schedulerLockFile }, 'could not check the dead worker against the scheduler lock; staleness will free it');
     }

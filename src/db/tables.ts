@@ -70,6 +70,8 @@ export interface StageTransitionRow {
   to_status: string;
   at: BigIntColumn;
   cause: string;
+  /** The leader's term for transitions the scheduler made; null for edits. */
+  term: BigIntColumn | null;
 }
 
 export interface SubmissionRow {
@@ -98,6 +100,7 @@ export interface SchedulerJobRow {
   /** A boolean column: SQLite and MySQL store it as 0/1. */
   paused: boolean | number;
   updated_at: BigIntColumn;
+  term: BigIntColumn | null;
 }
 
 export interface JobExecutionRow {
@@ -114,6 +117,8 @@ export interface JobExecutionRow {
   pid: number | null;
   hostname: string | null;
   created_at: BigIntColumn;
+  /** The term of the leader that wrote it; null for a local CLI run. */
+  term: BigIntColumn | null;
 }
 
 export interface JobRunRequestRow {
@@ -125,14 +130,32 @@ export interface JobRunRequestRow {
   execution_id: BigIntColumn | null;
   error_code: string | null;
   error: string | null;
+  term: BigIntColumn | null;
 }
 
 export interface SchedulerLeaseRow {
   name: string;
-  term: string;
+  term: BigIntColumn;
   pid: number;
   hostname: string;
   worker_id: number | null;
   acquired_at: BigIntColumn;
   expires_at: BigIntColumn;
+}
+
+export interface SchedulerTermRow {
+  name: string;
+  term: BigIntColumn;
+}
+
+export interface LeaderTermRow {
+  term: BigIntColumn;
+  pid: number;
+  hostname: string;
+  worker_id: number | null;
+  election: string;
+  started_at: BigIntColumn;
+  ended_at: BigIntColumn | null;
+  end_reason: string | null;
+  gap_ms: BigIntColumn | null;
 }

@@ -26,8 +26,8 @@ const MYSQL_LOCK_WAIT_S = 30;
  * transition twice: SQLite lets one writer in at a time, and on MySQL an
  * advisory lock serialises the sweeps; the loser then finds nothing to do.
  */
-export async function advanceStageStatuses(db: Knex, cause: Exclude<TransitionCause, 'edit'>): Promise<SweepResult> {
-  if (!isMysql(db)) return sweep(db, await dbNowMs(db), cause);
+export async function advanceStageStatuses(db: Knex, cause: Exclude<TransitionCause, 'edit'>, term: number | null = null): Promise<SweepResult> {
+  if (!isMysql(db)) return sweep(db, await dbNowMs(db), cause, term);
   return db.transaction(async (trx) => {
     // mysql2 answers a raw query with [rows, fields]; GET_LOCK gives 1, 0 or NULL.
     const [[row]] = (await trx.raw('SELECT GET_LOCK(?, ?) AS got', [MYSQL_SWEEP_LOCK, MYSQL_LOCK_WAIT_S])) as [{ got: number | null }[], unknown];
@@ -35,27 +35,28 @@ export async function advanceStageStatuses(db: Knex, cause: Exclude<TransitionCa
     try {
       // "now" is read after the lock is ours, so it is never older than the
       // now of a sweep that finished before us.
-      return await sweepIn(trx, await dbNowMs(trx), cause);
+      return await sweepIn(trx, await dbNowMs(trx), cause, term);
     } finally {
       await trx.raw('SELECT RELEASE_LOCK(?)', [MYSQL_SWEEP_LOCK]);
     }
   });
 }
 
-function sweep(db: Knex, now: number, cause: string): Promise<SweepResult> {
+function sweep(db: Knex, now: number, cause: string, term: number | null): Promise<SweepResult> {
   // The transaction's first statement writes, so SQLite takes the write lock
   // (waiting up to busy_timeout) before reading anything: a read-then-write
   // transaction could fail with SQLITE_BUSY instead of waiting.
-  return db.transaction((trx) => sweepIn(trx, now, cause));
+  return db.transaction((trx) => sweepIn(trx, now, cause, term));
 }
 
-async function sweepIn(trx: Knex.Transaction, now: number, cause: string): Promise<SweepResult> {
+/** `term`: the leader's term, kept on each transition it records (null for a run outside leadership). */
+async function sweepIn(trx: Knex.Transaction, now: number, cause: string, term: number | null): Promise<SweepResult> {
   const transitions = (from: string, to: string, due: (q: Knex.QueryBuilder) => void) =>
     trx
-      .into(trx.raw('?? (??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause']))
+      .into(trx.raw('?? (??, ??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause', 'term']))
       .insert(
         trx('stages')
-          .select('id', trx.raw('? as from_status', [from]), trx.raw('? as to_status', [to]), trx.raw('? as at', [now]), trx.raw('? as cause', [cause]))
+          .select('id', trx.raw('? as from_status', [from]), trx.raw('? as to_status', [to]), trx.raw('? as at', [now]), trx.raw('? as cause', [cause]), trx.raw('? as term', [term]))
           .where(due),
       );
 

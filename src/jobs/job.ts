@@ -13,6 +13,13 @@ export interface JobContext {
   log: Logger;
   config: Config;
   reason: FireReason;
+  /** The leader's term; null for a local run outside any leadership. */
+  term: number | null;
+  /**
+   * Runs a write the job makes because it leads in a transaction that
+   * commits only while this term is the newest (a SupersededError otherwise).
+   */
+  write: <T>(work: (db: Knex) => Promise<T>) => Promise<T>;
 }
 
 /** What to do about cron fires that came while no leader was running. */

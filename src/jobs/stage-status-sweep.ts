@@ -13,6 +13,7 @@ const CAUSE: Record<FireReason, Exclude<TransitionCause, 'edit'>> = {
   manual: 'sweep',
 };
 
-export function sweepStageStatuses({ db, reason }: JobContext): Promise<SweepResult> {
-  return advanceStageStatuses(db, CAUSE[reason]);
+/** One transaction, fenced with the leader's term: a superseded leader's sweep changes nothing. */
+export function sweepStageStatuses({ reason, term, write }: JobContext): Promise<SweepResult> {
+  return write((db) => advanceStageStatuses(db, CAUSE[reason], term));
 }

@@ -7,7 +7,7 @@ import { LockfileElection } from './lockfile-election.js';
 
 export function createElection(config: Config, { db, workerId }: { db: Knex; workerId: number | null }): Election {
   if (config.leaderElection === 'db') return new LeaseElection({ db, leaseMs: config.leaderLeaseMs, workerId });
-  return new LockfileElection({ file: config.schedulerLockFile, staleMs: config.schedulerLockStaleMs, workerId });
+  return new LockfileElection({ file: config.schedulerLockFile, staleMs: config.schedulerLockStaleMs, workerId, db });
 }
 
 /** Where the lock lives, for logs, lock:status and the console. */

@@ -4,6 +4,7 @@
 // lease row in the shared database for several hosts both fit behind it.
 import os from 'node:os';
 import { isAlive, processStartTime } from './process-identity.js';
+import type { PredecessorFate } from './term-history.js';
 
 export interface LeaderOwner {
   pid: number;
@@ -15,6 +16,8 @@ export interface LeaderOwner {
   startTime?: string | null;
   /** Lock file mode: which lock directory this owner took (inode and birth time), see dead-leader.ts. */
   lockId?: string | null;
+  /** The leadership's term (terms.ts); null where no database granted one. */
+  term?: number | null;
 }
 
 export type LeadershipState = 'held' | 'stale' | 'free';
@@ -25,8 +28,17 @@ export interface LeadershipSnapshot {
 }
 
 export interface Election {
-  /** Tries once; true when this process now leads. Never throws for "someone else leads". */
-  acquire(): Promise<boolean>;
+  /**
+   * Tries once; true when this process now leads, with a new term from the
+   * database. `predecessor` says how the previous term ended, when the caller
+   * knows (for the leadership history). Never throws for "someone else leads";
+   * throws, leading nothing, when no term could be had.
+   */
+  acquire(predecessor?: PredecessorFate): Promise<boolean>;
+  /** The term of the leadership held now, else null. */
+  readonly term: number | null;
+  /** A write was refused for a newer term: stop leading now, touching nothing (the lock is someone else's). */
+  stepDown(reason: Error): void;
   /** Called at most once per acquired term, when leadership is lost without release(). */
   onLost(listener: (reason: Error) => void): void;
   /** Lets go, if held. Safe to call when not leading. */
@@ -52,6 +64,7 @@ export function parseOwner(text: string): LeaderOwner | null {
       acquiredAt: String(value.acquiredAt ?? ''),
       startTime: typeof value.startTime === 'string' ? value.startTime : null,
       lockId: typeof value.lockId === 'string' ? value.lockId : null,
+      term: typeof value.term === 'number' ? value.term : null,
     };
   } catch {
     return null;

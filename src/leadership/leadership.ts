@@ -4,6 +4,7 @@
 // two schedulers must never run side by side.
 import type { Logger } from '../log.js';
 import type { Election, LeadershipSnapshot } from './election.js';
+import type { PredecessorFate } from './term-history.js';
 import { sleep } from '../time.js';
 
 const OWNER_SETTLE_TRIES = 5;
@@ -29,7 +30,7 @@ export interface LeadershipDeps<D extends LeaderDuty> {
 }
 
 /** Why a bid is made now rather than at the next retry; said in the "scheduler started" line. */
-export type BidCause = { kind: 'handed-over' | 'died'; previousPid: number };
+export type BidCause = { kind: 'handed-over' | 'died'; previousPid: number; at?: number };
 
 export class Leadership<D extends LeaderDuty = LeaderDuty> {
   private duty: D | null = null;
@@ -84,7 +85,7 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
     if (this.stopped) return;
     const { election, log } = this.deps;
     try {
-      if (await election.acquire()) {
+      if (await election.acquire(this.predecessorFate())) {
         const duty = this.deps.createDuty();
         try {
           await duty.start();
@@ -97,7 +98,7 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
         const why = this.whyWeLead();
         this.lastSeenLeader = process.pid;
         this.bidCause = null;
-        log.info({ lock: this.deps.lockDescription, why }, `scheduler started in pid ${process.pid}: ${why}`);
+        log.info({ lock: this.deps.lockDescription, why, term: election.term }, `scheduler started in pid ${process.pid} (term ${election.term ?? 'none'}): ${why}`);
         return;
       }
       const { owner } = await this.settledOwner();
@@ -125,6 +126,14 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
       snapshot = await this.deps.election.currentOwner();
     }
     return snapshot;
+  }
+
+  /** How the previous term ended, when a bid cause tells us; else the election judges. */
+  private predecessorFate(): PredecessorFate | undefined {
+    const cause = this.bidCause;
+    if (cause?.kind === 'died') return { reason: 'died', endedAt: cause.at ?? null };
+    if (cause?.kind === 'handed-over') return { reason: 'released' };
+    return undefined;
   }
 
   private whyWeLead(): string {

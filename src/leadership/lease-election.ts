@@ -2,8 +2,9 @@
 // the leader renews every leaseMs/3. Taking it over needs it expired by the
 // database's clock; keeping it needs a renewal that lands before expiry. The
 // leader also counts on its own monotonic clock, so a blocked event loop (no
-// renewals) makes it step down before anyone else may take over.
-import { randomUUID } from 'node:crypto';
+// renewals) makes it step down before anyone else may take over. Taking the
+// lease and taking the next term (terms.ts) are one transaction: the lease
+// row carries the integer term it was granted with.
 import type { Knex } from 'knex';
 import { nowMsSql } from '../db/clock.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -11,11 +12,13 @@ import { ms } from '../db/rows.js';
 import type { BigIntColumn, SchedulerLeaseRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { ownerForThisProcess, type Election, type LeadershipSnapshot } from './election.js';
+import { takeNextTerm } from './terms.js';
+import { recordTermEnd, recordTermStart, type PredecessorFate } from './term-history.js';
 
 const LEASE = 'scheduler';
 
 /** The lease row as currentOwner() reads it, with the database's clock beside it. */
-type LeaseSighting = Pick<SchedulerLeaseRow, 'pid' | 'hostname' | 'worker_id' | 'acquired_at' | 'expires_at'> & { now_ms: BigIntColumn };
+type LeaseSighting = Pick<SchedulerLeaseRow, 'pid' | 'hostname' | 'worker_id' | 'acquired_at' | 'expires_at' | 'term'> & { now_ms: BigIntColumn };
 
 export interface LeaseElectionOptions {
   db: Knex;
@@ -24,7 +27,7 @@ export interface LeaseElectionOptions {
 }
 
 export class LeaseElection implements Election {
-  private term: string | null = null;
+  private heldTerm: number | null = null;
   /** performance.now() when the last successful renewal was sent. */
   private renewedAt = 0;
   private renewTimer: NodeJS.Timeout | null = null;
@@ -37,25 +40,42 @@ export class LeaseElection implements Election {
     return Math.floor(this.options.leaseMs * 0.8);
   }
 
-  async acquire(): Promise<boolean> {
-    if (this.term) return true;
+  get term(): number | null {
+    return this.heldTerm;
+  }
+
+  stepDown(reason: Error): void {
+    this.lost(reason);
+  }
+
+  async acquire(predecessor: PredecessorFate = { reason: 'expired' }): Promise<boolean> {
+    if (this.heldTerm !== null) return true;
     const { db, leaseMs, workerId } = this.options;
-    const term = randomUUID();
     const owner = ownerForThisProcess(workerId);
     const now = nowMsSql(db);
     const sentAt = performance.now();
-    const holder = { term, pid: owner.pid, hostname: owner.hostname, worker_id: workerId, acquired_at: now, expires_at: db.raw('? + ?', [now, leaseMs]) };
-    let won: boolean;
-    try {
-      await db('scheduler_leases').insert({ name: LEASE, ...holder });
-      won = true;
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      // Someone held it: ours only if it has expired by the database's clock.
-      won = (await db('scheduler_leases').where({ name: LEASE }).andWhere('expires_at', '<=', now).update(holder)) === 1;
-    }
-    if (!won) return false;
-    this.term = term;
+    const term = await db.transaction(async (trx) => {
+      // The lease first: the transaction's first statement writes (SQLite
+      // takes the write lock at once), and a lease held by someone else costs
+      // no term.
+      const holder = { term: 0, pid: owner.pid, hostname: owner.hostname, worker_id: workerId, acquired_at: now, expires_at: trx.raw('? + ?', [now, leaseMs]) };
+      let won: boolean;
+      try {
+        await trx('scheduler_leases').insert({ name: LEASE, ...holder });
+        won = true;
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        // Someone held it: ours only if it has expired by the database's clock.
+        won = (await trx('scheduler_leases').where({ name: LEASE }).andWhere('expires_at', '<=', now).update(holder)) === 1;
+      }
+      if (!won) return null;
+      const granted = await takeNextTerm(trx);
+      await trx('scheduler_leases').where({ name: LEASE }).update({ term: granted });
+      await recordTermStart(trx, granted, { ...owner, election: 'db' }, predecessor);
+      return granted;
+    });
+    if (term === null) return false;
+    this.heldTerm = term;
     this.renewedAt = sentAt;
     this.scheduleRenewal();
     return true;
@@ -66,22 +86,24 @@ export class LeaseElection implements Election {
   }
 
   async release(): Promise<void> {
-    const term = this.term;
+    const term = this.heldTerm;
     this.stopRenewing();
-    this.term = null;
-    if (term) await this.options.db('scheduler_leases').where({ name: LEASE, term }).delete();
+    this.heldTerm = null;
+    if (term === null) return;
+    await recordTermEnd(this.options.db, term, 'released').catch(() => undefined);
+    await this.options.db('scheduler_leases').where({ name: LEASE, term }).delete();
   }
 
   async currentOwner(): Promise<LeadershipSnapshot> {
     const { db } = this.options;
-    const row = await db('scheduler_leases').where({ name: LEASE }).first<LeaseSighting | undefined>('pid', 'hostname', 'worker_id', 'acquired_at', 'expires_at', db.raw('? as now_ms', [nowMsSql(db)]));
+    const row = await db('scheduler_leases').where({ name: LEASE }).first<LeaseSighting | undefined>('pid', 'hostname', 'worker_id', 'acquired_at', 'expires_at', 'term', db.raw('? as now_ms', [nowMsSql(db)]));
     if (!row) return { state: 'free', owner: null };
-    const owner = { pid: Number(row.pid), hostname: row.hostname, workerId: row.worker_id === null ? null : Number(row.worker_id), acquiredAt: toIso(ms(row.acquired_at)) };
+    const owner = { pid: Number(row.pid), hostname: row.hostname, workerId: row.worker_id === null ? null : Number(row.worker_id), acquiredAt: toIso(ms(row.acquired_at)), term: ms(row.term) };
     return { state: ms(row.expires_at) > ms(row.now_ms) ? 'held' : 'stale', owner };
   }
 
   stillLeading(): Promise<boolean> {
-    if (!this.term) return Promise.resolve(false);
+    if (this.heldTerm === null) return Promise.resolve(false);
     const sinceRenewal = performance.now() - this.renewedAt;
     if (sinceRenewal < this.trustMs) return Promise.resolve(true);
     this.lost(new Error(`lease not renewed for ${Math.round(sinceRenewal)} ms`));
@@ -93,8 +115,8 @@ export class LeaseElection implements Election {
   }
 
   private async renew(): Promise<void> {
-    const term = this.term;
-    if (!term) return;
+    const term = this.heldTerm;
+    if (term === null) return;
     const { db, leaseMs } = this.options;
     // A renewal after a long pause (blocked loop) must not resurrect a lease
     // we already stopped trusting: step down instead.
@@ -106,14 +128,14 @@ export class LeaseElection implements Election {
         .where({ name: LEASE, term })
         .andWhere('expires_at', '>', now)
         .update({ expires_at: db.raw('? + ?', [now, leaseMs]) });
-      if (this.term !== term) return;
+      if (this.heldTerm !== term) return;
       if (renewed !== 1) return this.lost(new Error('the lease expired or was taken over'));
       this.renewedAt = sentAt;
     } catch {
       // The database is unreachable: keep trying until the lease can no longer be trusted.
       if (!(await this.stillLeading())) return;
     }
-    if (this.term === term) this.scheduleRenewal();
+    if (this.heldTerm === term) this.scheduleRenewal();
   }
 
   private stopRenewing(): void {
@@ -122,8 +144,8 @@ export class LeaseElection implements Election {
   }
 
   private lost(reason: Error): void {
-    if (!this.term) return;
-    this.term = null;
+    if (this.heldTerm === null) return;
+    this.heldTerm = null;
     this.stopRenewing();
     for (const listener of this.lostListeners) listener(reason);
   }

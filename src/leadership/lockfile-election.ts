@@ -7,18 +7,27 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { ownerForThisProcess, parseOwner, type Election, type LeaderOwner, type LeadershipSnapshot } from './election.js';
+import type { Knex } from 'knex';
 import { lockDirectoryId } from './dead-leader.js';
 import { processState } from './process-identity.js';
+import { beginTerm } from './terms.js';
+import { recordTermEnd, type PredecessorFate } from './term-history.js';
 
 export interface LockfileElectionOptions {
   file: string;
   staleMs: number;
   workerId: number | null;
+  /**
+   * The shared database that grants terms. Without it (tests of the lock
+   * alone, lock:status) leadership has no term and writes are not fenced.
+   */
+  db?: Knex;
 }
 
 export class LockfileElection implements Election {
   private releaseLock: (() => Promise<void>) | null = null;
   private lostListeners: ((reason: Error) => void)[] = [];
+  private heldTerm: number | null = null;
 
   constructor(private readonly options: LockfileElectionOptions) {}
 
@@ -26,7 +35,15 @@ export class LockfileElection implements Election {
     return `${this.options.file}.lock`;
   }
 
-  async acquire(): Promise<boolean> {
+  get term(): number | null {
+    return this.releaseLock ? this.heldTerm : null;
+  }
+
+  stepDown(reason: Error): void {
+    this.lost(reason);
+  }
+
+  async acquire(predecessor?: PredecessorFate): Promise<boolean> {
     if (this.releaseLock) return true;
     fs.mkdirSync(path.dirname(this.options.file), { recursive: true });
     try {
@@ -44,9 +61,17 @@ export class LockfileElection implements Election {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
       throw err;
     }
-    // Which directory we took, so the lock of a dead leader can be told from
-    // a newer one made beside its owner file (dead-leader.ts).
-    writeOwner(this.options.file, { ...ownerForThisProcess(this.options.workerId), lockId: lockDirectoryId(this.lockDirectory) });
+    const owner = ownerForThisProcess(this.options.workerId);
+    try {
+      this.heldTerm = this.options.db ? await beginTerm(this.options.db, { ...owner, election: 'lockfile' }, predecessor ?? fateOf(readOwner(this.options.file))) : null;
+      // Which directory we took, so the lock of a dead leader can be told from
+      // a newer one made beside its owner file (dead-leader.ts).
+      writeOwner(this.options.file, { ...owner, lockId: lockDirectoryId(this.lockDirectory), term: this.heldTerm });
+    } catch (err) {
+      // No term (the database is away) or no name: lead nothing, hold nothing.
+      await this.release().catch(() => undefined);
+      throw err;
+    }
     return true;
   }
 
@@ -56,8 +81,13 @@ export class LockfileElection implements Election {
 
   async release(): Promise<void> {
     const release = this.releaseLock;
+    const term = this.heldTerm;
     this.releaseLock = null;
+    this.heldTerm = null;
     if (!release) return;
+    // Said before the lock goes, so the successor finds the term closed. The
+    // history is a record, not a guard: a database away must not keep the lock.
+    if (term !== null && this.options.db) await recordTermEnd(this.options.db, term, 'released').catch(() => undefined);
     try {
       await release();
     } catch (err) {
@@ -85,6 +115,12 @@ export class LockfileElection implements Election {
     this.releaseLock = null;
     for (const listener of this.lostListeners) listener(reason);
   }
+}
+
+/** How the previous holder's term ended, judged from the owner file it left. */
+function fateOf(previous: LeaderOwner | null): PredecessorFate {
+  if (previous && previous.hostname === os.hostname() && processState(previous.pid, previous.startTime) === 'alive') return { reason: 'stale' };
+  return { reason: previous?.hostname === os.hostname() ? 'died' : 'stale' };
 }
 
 function writeOwner(file: string, owner: LeaderOwner): void {

@@ -10,9 +10,11 @@ import { toIso, toIsoOrNull } from '../time.js';
 
 export type ExecutionStatus = 'running' | 'success' | 'error' | 'skipped' | 'missed';
 
+/** Who records an execution: the process, and the leader's term (null for a local CLI run). */
 export interface Runner {
   pid: number;
   hostname: string;
+  term?: number | null;
 }
 
 export interface Execution {
@@ -26,6 +28,7 @@ export interface Execution {
   error: string | null;
   pid: number | null;
   hostname: string | null;
+  term: number | null;
 }
 
 export function claimKey(jobId: string, scheduledFor: number): string {
@@ -46,6 +49,7 @@ export async function claimFire(
     scheduled_for: fire.scheduledFor,
     pid: fire.pid,
     hostname: fire.hostname,
+    term: fire.term ?? null,
     created_at: now,
   };
   try {
@@ -69,6 +73,7 @@ export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } 
     started_at: now,
     pid: fire.pid,
     hostname: fire.hostname,
+    term: fire.term ?? null,
     created_at: now,
   });
   return Number(id);
@@ -88,6 +93,7 @@ export async function recordOutcome(
     error: fire.reason,
     pid: fire.pid,
     hostname: fire.hostname,
+    term: fire.term ?? null,
     created_at: now,
   });
   return Number(id);
@@ -130,6 +136,7 @@ function toExecution(r: JobExecutionRow): Execution {
     error: r.error ?? null,
     pid: r.pid === null ? null : Number(r.pid),
     hostname: r.hostname ?? null,
+    term: msOrNull(r.term),
   };
 }
 

@@ -10,6 +10,7 @@ import type { Alerter } from './alerts.js';
 import { abandonExecution, finishExecution, type Runner } from './executions.js';
 import { recordJobRun } from './job-store.js';
 import { jobRuns } from './metrics.js';
+import { SupersededError, type LeaderWrite } from './leader-writes.js';
 
 export interface JobRunnerDeps {
   db: Knex;
@@ -21,6 +22,10 @@ export interface JobRunnerDeps {
   nextRunAt(jobId: string): number | null;
   /** True once the scheduler halted: claimed fires must not start then. */
   halted(): boolean;
+  /** The leader's writes, fenced with its term. */
+  write: LeaderWrite;
+  /** A write (or the job body's own fenced write) was refused for a newer term. */
+  onSuperseded(err: SupersededError): void;
 }
 
 export interface StartedRun {
@@ -66,16 +71,17 @@ export class JobRunner {
     if (executionId === null) return null;
     if (this.deps.halted() && reason !== 'manual') {
       // Halted while the claim was in flight: leadership is gone, so must the run be.
-      await abandonExecution(this.deps.db, executionId, 'scheduler stopped before the run began');
+      await this.deps.write((db) => abandonExecution(db, executionId, 'scheduler stopped before the run began'));
       return null;
     }
     return { executionId, done: this.execute(job, executionId, scheduledFor, reason) };
   }
 
   private execute(job: JobDefinition, executionId: number, scheduledFor: number, reason: FireReason): Promise<void> {
-    const { db, log, config, runner } = this.deps;
+    const { db, log, config, runner, write } = this.deps;
     const jobLog = log.child({ jobId: job.id, executionId });
-    const body = Promise.resolve().then(() => job.run({ db, log: jobLog, config, reason }));
+    const term = runner.term ?? null;
+    const body = Promise.resolve().then(() => job.run({ db, log: jobLog, config, reason, term, write }));
     const run = (async () => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -85,17 +91,19 @@ export class JobRunner {
       try {
         const result = await Promise.race([body, timeout]);
         jobLog.info({ reason, result }, 'job succeeded');
-        await finishExecution(db, executionId, { status });
+        await write((trx) => finishExecution(trx, executionId, { status }));
       } catch (err) {
+        // Refused for a newer term: record nothing more, stop leading.
+        if (err instanceof SupersededError) throw err;
         status = 'error';
-        await finishExecution(db, executionId, { status, error: err });
+        await write((trx) => finishExecution(trx, executionId, { status, error: err }));
         const message = err instanceof Error ? err.message : String(err);
         this.deps.alert({ jobId: job.id, executionId, status: 'error', message, scheduledFor: toIso(scheduledFor), ...runner });
       } finally {
         clearTimeout(timer);
       }
       jobRuns.inc({ job: job.id, status });
-      await recordJobRun(db, job.id, { lastRunAt: scheduledFor, lastStatus: status, nextRunAt: this.deps.nextRunAt(job.id) });
+      await write((trx) => recordJobRun(trx, job.id, { lastRunAt: scheduledFor, lastStatus: status, nextRunAt: this.deps.nextRunAt(job.id) }, term));
     })();
     // A body that outlives its timeout still counts as running, so the next
     // fire is skipped rather than started beside it.
@@ -103,6 +111,9 @@ export class JobRunner {
       this.running.delete(job.id);
     });
     this.running.set(job.id, settled);
-    return run.catch((err) => jobLog.error({ err }, 'could not record the execution'));
+    return run.catch((err) => {
+      if (err instanceof SupersededError) this.deps.onSuperseded(err);
+      else jobLog.error({ err }, 'could not record the execution');
+    });
   }
 }

@@ -33,13 +33,13 @@ export function describeTrigger(job: JobDefinition): string {
 }
 
 /** Inserts or refreshes a job's row; run by a leader at start. */
-export async function upsertJob(db: Knex, job: JobDefinition, nextRunAt: number | null, now = Date.now()): Promise<void> {
+export async function upsertJob(db: Knex, job: JobDefinition, nextRunAt: number | null, term: number | null = null, now = Date.now()): Promise<void> {
   await db('scheduler_jobs')
-    .insert({ id: job.id, name: job.name, trigger: describeTrigger(job), next_run_at: nextRunAt, paused: false, updated_at: now })
+    .insert({ id: job.id, name: job.name, trigger: describeTrigger(job), next_run_at: nextRunAt, paused: false, updated_at: now, term })
     .onConflict('id')
-    .merge(['name', 'trigger', 'next_run_at', 'updated_at']);
+    .merge(['name', 'trigger', 'next_run_at', 'updated_at', 'term']);
 }
 
-export async function recordJobRun(db: Knex, jobId: string, run: { lastRunAt: number; lastStatus: string; nextRunAt: number | null }, now = Date.now()): Promise<void> {
-  await db('scheduler_jobs').where({ id: jobId }).update({ last_run_at: run.lastRunAt, last_status: run.lastStatus, next_run_at: run.nextRunAt, updated_at: now });
+export async function recordJobRun(db: Knex, jobId: string, run: { lastRunAt: number; lastStatus: string; nextRunAt: number | null }, term: number | null = null, now = Date.now()): Promise<void> {
+  await db('scheduler_jobs').where({ id: jobId }).update({ last_run_at: run.lastRunAt, last_status: run.lastStatus, next_run_at: run.nextRunAt, updated_at: now, term });
 }

@@ -8,6 +8,11 @@ export const jobRuns = new client.Counter({
   labelNames: ['job', 'status'] as const,
 });
 
+export const supersededWrites = new client.Counter({
+  name: 'coursework_scheduler_superseded_writes_total',
+  help: 'Writes of a leader refused because a newer term existed (each halts that scheduler)',
+});
+
 /** Read at scrape time, so the figure is never out of date. */
 export function trackLeadership(isLeader: () => boolean): void {
   if (client.register.getSingleMetric('coursework_scheduler_leader')) return;

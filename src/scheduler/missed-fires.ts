@@ -1,11 +1,11 @@
 // Cron fires that came while no leader ran are written down as `missed` when
 // the next leader starts, so the ledger has no holes, and one alert says so.
 import cronParser from 'cron-parser';
-import type { Knex } from 'knex';
 import type { JobDefinition } from '../jobs/job.js';
 import { toIso } from '../time.js';
 import type { Alerter } from './alerts.js';
 import { recordOutcome, type Runner } from './executions.js';
+import type { LeaderWrite } from './leader-writes.js';
 
 /** Fires this late after their instant count as missed, not as a slow start. */
 export const MISFIRE_GRACE_MS = 1000;
@@ -13,7 +13,7 @@ export const MISFIRE_GRACE_MS = 1000;
 const MAX_MISSED_ROWS = 100;
 
 export interface MissedFireDeps {
-  db: Knex;
+  write: LeaderWrite;
   alert: Alerter;
   runner: Runner;
 }
@@ -33,7 +33,7 @@ export async function recordMissedFires(deps: MissedFireDeps, job: JobDefinition
   for (const [i, at] of fires.entries()) {
     const last = i === fires.length - 1;
     const reason = `no leader was running${last && more ? `; further fires until ${toIso(now)} were missed too` : ''}`;
-    lastId = await recordOutcome(deps.db, { jobId: job.id, scheduledFor: at, status: 'missed', reason, ...deps.runner });
+    lastId = await deps.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor: at, status: 'missed', reason, ...deps.runner }));
   }
   if (fires.length) {
     alertMissed(deps, job, lastId, fires[0], `${fires.length}${more ? '+' : ''} fire(s) missed while no leader was running`);

@@ -29,10 +29,10 @@ export async function claimRunRequests(db: Knex, now = Date.now()): Promise<RunR
   return claimed;
 }
 
-export async function answerRunRequest(db: Knex, id: number, result: RunJobResult): Promise<void> {
+export async function answerRunRequest(db: Knex, id: number, result: RunJobResult, term: number | null = null): Promise<void> {
   await db('job_run_requests')
     .where({ id })
-    .update(result.ok ? { execution_id: result.executionId } : { error_code: result.code, error: result.message });
+    .update(result.ok ? { execution_id: result.executionId, term } : { error_code: result.code, error: result.message, term });
 }
 
 /** Waits until the leader has started the request's execution (or said why not). */

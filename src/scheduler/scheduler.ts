@@ -19,6 +19,8 @@ import { JobRunner, type StartedRun } from './job-runner.js';
 import { listStoredJobs, upsertJob } from './job-store.js';
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
 import { RunRequestPoller } from './run-request-poller.js';
+import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
+import { supersededWrites } from './metrics.js';
 import { JobBusyError, UnknownJobError } from './run-now.js';
 
 export interface SchedulerDeps {
@@ -33,7 +35,8 @@ export interface SchedulerDeps {
 export class Scheduler {
   private readonly crons = new Map<string, schedule.Job>();
   private readonly dueTimers: DueTimer[] = [];
-  private readonly runner: Runner = { pid: process.pid, hostname: os.hostname() };
+  private readonly runner: Runner;
+  private readonly write: LeaderWrite;
   private readonly jobRunner: JobRunner;
   private readonly requests: RunRequestPoller;
   private stopped = false;
@@ -41,8 +44,14 @@ export class Scheduler {
 
   constructor(private readonly deps: SchedulerDeps) {
     const { db, log, config, alert, election } = deps;
-    this.jobRunner = new JobRunner({ db, log, config, alert, runner: this.runner, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
-    this.requests = new RunRequestPoller({ db, log, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
+    // The term this leadership was granted: every write below carries it.
+    const term = election.term;
+    this.runner = { pid: process.pid, hostname: os.hostname(), term };
+    this.write = leaderWrites(db, term);
+    const onSuperseded = (err: SupersededError) => this.superseded(err);
+    const write = this.write;
+    this.jobRunner = new JobRunner({ db, log, config, alert, runner: this.runner, write, onSuperseded, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
+    this.requests = new RunRequestPoller({ db, log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
     for (const job of deps.jobs) {
       const nextDue = job.nextDue?.bind(job);
       if (!nextDue) continue;
@@ -57,6 +66,16 @@ export class Scheduler {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.startTriggers();
+    } catch (err) {
+      // Refused at start: someone newer leads already. Not an error to retry on.
+      if (err instanceof SupersededError) return this.superseded(err);
+      throw err;
+    }
+  }
+
+  private async startTriggers(): Promise<void> {
     const { db, jobs, log } = this.deps;
     const now = Date.now();
     const previous = new Map((await listStoredJobs(db)).map((j) => [j.id, j]));
@@ -65,7 +84,7 @@ export class Scheduler {
       this.crons.set(job.id, scheduleCron(job, log, (scheduledFor) => this.fire(job, scheduledFor, 'cron')));
       const missed = await recordMissedFires(this.missedFireDeps, job, previous.get(job.id)?.nextRunAt ?? null, now);
       if (job.runOnLeaderStart || (missed > 0 && job.misfire === 'run-once')) catchUp.push(job);
-      await upsertJob(db, job, this.nextRunAt(job.id));
+      await this.write((trx) => upsertJob(trx, job, this.nextRunAt(job.id), this.runner.term ?? null));
     }
     // What fell due while no leader ran is caught up before the due timers
     // look for what comes next.
@@ -103,7 +122,7 @@ export class Scheduler {
     if (!job) throw new UnknownJobError(jobId);
     if (this.jobRunner.isRunning(job.id)) throw new JobBusyError(job.id);
     const now = Date.now();
-    const started = await this.jobRunner.startExclusive(job, now, 'manual', () => startUnclaimedExecution(this.deps.db, { jobId: job.id, ...this.runner }, now));
+    const started = await this.jobRunner.startExclusive(job, now, 'manual', () => this.write((db) => startUnclaimedExecution(db, { jobId: job.id, ...this.runner }, now)));
     return started!; // an unclaimed execution is always created, and manual runs are never abandoned
   }
 
@@ -130,27 +149,48 @@ export class Scheduler {
   }
 
   private get missedFireDeps() {
-    return { db: this.deps.db, alert: this.deps.alert, runner: this.runner };
+    return { write: this.write, alert: this.deps.alert, runner: this.runner };
+  }
+
+  /**
+   * A write was refused: a newer term exists, so another leader runs. Halt at
+   * once, write nothing more, and stop leading without touching the lock.
+   */
+  private superseded(err: SupersededError): void {
+    if (this.stopped) return;
+    this.deps.log.error({ ourTerm: err.ourTerm, currentTerm: err.currentTerm }, `write refused: term ${err.ourTerm} was superseded by term ${err.currentTerm}; scheduler halted`);
+    supersededWrites.inc();
+    this.halt();
+    this.deps.election.stepDown(err);
   }
 
   private async fire(job: JobDefinition, scheduledFor: number, reason: FireReason): Promise<void> {
+    try {
+      await this.fireChecked(job, scheduledFor, reason);
+    } catch (err) {
+      if (err instanceof SupersededError) return this.superseded(err);
+      throw err;
+    }
+  }
+
+  private async fireChecked(job: JobDefinition, scheduledFor: number, reason: FireReason): Promise<void> {
     if (this.stopped) return;
-    const { db, log, election } = this.deps;
+    const { log, election } = this.deps;
     // The lock may have gone stale while the event loop was blocked; the
     // compromise callback would tell us, but perhaps only after this timer.
     if (!(await election.stillLeading())) return;
 
     if (reason === 'cron' && Date.now() - scheduledFor > MISFIRE_GRACE_MS && job.misfire === 'skip') {
-      const id = await recordOutcome(db, { jobId: job.id, scheduledFor, status: 'missed', reason: `fired ${Date.now() - scheduledFor} ms late`, ...this.runner });
+      const id = await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'missed', reason: `fired ${Date.now() - scheduledFor} ms late`, ...this.runner }));
       alertMissed(this.missedFireDeps, job, id, scheduledFor, 'fired too late to run');
       return;
     }
     if (this.jobRunner.isRunning(job.id)) {
-      await recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: 'previous run still going', ...this.runner });
+      await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: 'previous run still going', ...this.runner }));
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire skipped: previous run still going');
       return;
     }
-    const started = await this.jobRunner.startExclusive(job, scheduledFor, reason, () => claimFire(db, { jobId: job.id, scheduledFor, ...this.runner }));
+    const started = await this.jobRunner.startExclusive(job, scheduledFor, reason, () => this.write((db) => claimFire(db, { jobId: job.id, scheduledFor, ...this.runner })));
     if (!started) {
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire not run: claimed elsewhere, or the scheduler stopped');
       return;
