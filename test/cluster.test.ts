@@ -95,6 +95,14 @@ describe('one running cluster, only looked at', () => {
     assert.equal(owner?.pid, leader.pid);
     assert.ok(fs.statSync(`${cluster.lockFile}.lock`).isDirectory());
     assert.match(owner.acquiredAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // The term from the database: in the lock file, on the API's leader, first in the history.
+    assert.ok(Number.isInteger(owner.term) && owner.term! > 0, `a term in the lock file: ${JSON.stringify(owner)}`);
+    const status = (await (await fetch(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as {
+      leader: { term: number };
+      history: { term: number; pid: number; endedAt: string | null }[];
+    };
+    assert.equal(status.leader.term, owner.term);
+    assert.deepEqual([status.history[0]?.term, status.history[0]?.pid, status.history[0]?.endedAt], [owner.term, leader.pid, null]);
 
     // Round-robin spreads these over the workers; every one names the same leader.
     const servers = new Set<number>();
@@ -176,6 +184,8 @@ describe('one running cluster, only looked at', () => {
     assert.equal(res.status, 200);
     const text = await res.text();
     assert.match(text, /^coursework_scheduler_leader 1$/m, 'summed over workers: exactly one leader');
+    assert.match(text, /^coursework_scheduler_leader_changes_total [1-9]\d*$/m, 'the leader counted its term');
+    assert.match(text, /^coursework_scheduler_superseded_writes_total 0$/m);
     assert.match(text, /coursework_job_runs_total\{[^}]*job="stage-status-sweep"[^}]*\} \d+/);
   });
 });

@@ -35,7 +35,7 @@ before(async () => {
   const config = loadConfig({});
   const jobs = jobDefinitions(config);
   const lockFile = path.join(dir, 'scheduler.lock');
-  election = new LockfileElection({ file: lockFile, staleMs: 10_000, workerId: 7 });
+  election = new LockfileElection({ file: lockFile, staleMs: 10_000, workerId: 7, db: database.db });
   assert.equal(await election.acquire(), true);
   scheduler = new Scheduler({ db: database.db, log, config, jobs, election, alert: createAlerter({ log }) });
   await scheduler.start();
@@ -77,6 +77,14 @@ test(`an admin sees the leader, both jobs with their next run, and the execution
   assert.match(page.text, /<tr class="execution execution--success">/);
   assert.match(page.text, /class="chart"/);
   assert.match(page.text, /<script src="\/static\/scheduler.js" defer><\/script>/);
+  // The leadership history: this leader's term, open, and the longest gap line.
+  const term = election.term!;
+  assert.match(page.text, new RegExp(`term <strong>${term}</strong>`));
+  const current = /<tr class="term-row">([\s\S]*?)<\/tr>/.exec(page.text)?.[1];
+  assert.ok(current, 'a row per term');
+  assert.match(current, new RegExp(`<td>${term}</td>`));
+  assert.match(current, />leading</);
+  assert.match(page.text, /Longest time without a leader in the last 24 h/);
 
   const live = await admin.get('/scheduler/live');
   assert.equal(live.status, 200);

@@ -13,6 +13,7 @@ import type { BigIntColumn, SchedulerLeaseRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { ownerForThisProcess, type Election, type LeadershipSnapshot } from './election.js';
 import { takeNextTerm } from './terms.js';
+import { countLeaderChange } from './metrics.js';
 import { recordTermEnd, recordTermStart, type PredecessorFate } from './term-history.js';
 
 const LEASE = 'scheduler';
@@ -54,7 +55,7 @@ export class LeaseElection implements Election {
     const owner = ownerForThisProcess(workerId);
     const now = nowMsSql(db);
     const sentAt = performance.now();
-    const term = await db.transaction(async (trx) => {
+    const granted = await db.transaction(async (trx) => {
       // The lease first: the transaction's first statement writes (SQLite
       // takes the write lock at once), and a lease held by someone else costs
       // no term.
@@ -69,12 +70,13 @@ export class LeaseElection implements Election {
         won = (await trx('scheduler_leases').where({ name: LEASE }).andWhere('expires_at', '<=', now).update(holder)) === 1;
       }
       if (!won) return null;
-      const granted = await takeNextTerm(trx);
-      await trx('scheduler_leases').where({ name: LEASE }).update({ term: granted });
-      await recordTermStart(trx, granted, { ...owner, election: 'db' }, predecessor);
-      return granted;
+      const term = await takeNextTerm(trx);
+      await trx('scheduler_leases').where({ name: LEASE }).update({ term });
+      return { term, ...(await recordTermStart(trx, term, { ...owner, election: 'db' }, predecessor)) };
     });
-    if (term === null) return false;
+    if (granted === null) return false;
+    countLeaderChange(granted.gapMs);
+    const { term } = granted;
     this.heldTerm = term;
     this.renewedAt = sentAt;
     this.scheduleRenewal();

@@ -40,7 +40,7 @@ export interface TermRecord {
  * Inside the transaction that took `term`: closes earlier terms left open
  * and records ours, with the gap since the last one ended.
  */
-export async function recordTermStart(trx: Knex.Transaction, term: number, holder: TermHolder, fate: PredecessorFate): Promise<void> {
+export async function recordTermStart(trx: Knex.Transaction, term: number, holder: TermHolder, fate: PredecessorFate): Promise<{ gapMs: number | null }> {
   const startedAt = await dbNowMs(trx);
   const open = await trx<LeaderTermRow>('leader_terms').whereNull('ended_at').andWhere('term', '<', term).select('term', 'started_at');
   for (const row of open) {
@@ -49,6 +49,7 @@ export async function recordTermStart(trx: Knex.Transaction, term: number, holde
   }
   const previous = await trx<LeaderTermRow>('leader_terms').where('term', '<', term).max({ endedAt: 'ended_at' }).first<{ endedAt: number | string | null } | undefined>();
   const previousEnd = msOrNull(previous?.endedAt);
+  const gapMs = previousEnd === null ? null : Math.max(0, startedAt - previousEnd);
   await trx<LeaderTermRow>('leader_terms').insert({
     term,
     pid: holder.pid,
@@ -56,8 +57,9 @@ export async function recordTermStart(trx: Knex.Transaction, term: number, holde
     worker_id: holder.workerId,
     election: holder.election,
     started_at: startedAt,
-    gap_ms: previousEnd === null ? null : Math.max(0, startedAt - previousEnd),
+    gap_ms: gapMs,
   });
+  return { gapMs };
 }
 
 /** The leader closes its own term when it lets go. */

@@ -11,6 +11,7 @@ import { isMysql } from '../db/connect.js';
 import { ms } from '../db/rows.js';
 import type { SchedulerTermRow } from '../db/tables.js';
 import { recordTermStart, type PredecessorFate, type TermHolder } from './term-history.js';
+import { countLeaderChange } from './metrics.js';
 
 const GROUP = 'scheduler';
 
@@ -59,10 +60,11 @@ export function fenced<T>(db: Knex, term: number, work: (trx: Knex.Transaction) 
 }
 
 /** Takes the next term and records it in the leadership history, in one transaction. */
-export function beginTerm(db: Knex, holder: TermHolder, predecessor: PredecessorFate): Promise<number> {
-  return db.transaction(async (trx) => {
-    const term = await takeNextTerm(trx);
-    await recordTermStart(trx, term, holder, predecessor);
-    return term;
+export async function beginTerm(db: Knex, holder: TermHolder, predecessor: PredecessorFate): Promise<number> {
+  const { term, gapMs } = await db.transaction(async (trx) => {
+    const taken = await takeNextTerm(trx);
+    return { term: taken, ...(await recordTermStart(trx, taken, holder, predecessor)) };
   });
+  countLeaderChange(gapMs);
+  return term;
 }
