@@ -20,11 +20,17 @@ export function sqlitePath(url: string): string {
   return url.replace(/^sqlite:(\/\/)?/, '');
 }
 
+/** How long to wait for a MySQL connection before calling the database unavailable. */
+const UNAVAILABLE_AFTER_MS = 3000;
+
 export function knexConfig(url: string): Knex.Config {
   if (dialectOf(url) === 'mysql') {
     return {
       client: 'mysql2',
-      connection: { uri: url, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false },
+      connection: { uri: url, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: UNAVAILABLE_AFTER_MS },
+      // With the server away, a request fails after this long (a 503) instead
+      // of waiting knex's default minute for a connection.
+      acquireConnectionTimeout: UNAVAILABLE_AFTER_MS,
       pool: {
         min: 0,
         max: 10,

@@ -2,6 +2,7 @@
 // API and an EJS page for the browser; anything unexpected is logged as 500.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, NotFoundError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 
 interface HttpLikeError {
   status?: number;
@@ -23,6 +24,7 @@ export function describeError(err: unknown): { status: number; code: string; mes
   if (e.code === 'EBADCSRFTOKEN') {
     return { status: 403, code: 'csrf_failed', message: 'The form has expired or did not come from this site; reload the page and try again' };
   }
+  if (isDatabaseUnavailable(err)) return { status: 503, code: 'unavailable', message: 'The database is not answering; try again in a moment' };
   const status = e.status ?? e.statusCode;
   if (status && status >= 400 && status < 500 && e.expose) return { status, code: 'bad_request', message: e.message ?? 'Bad request' };
   return { status: 500, code: 'internal', message: 'Something went wrong on our side' };
@@ -33,6 +35,7 @@ export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundEr
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const { status, code, message, details } = describeError(err);
   if (status >= 500) req.log?.error({ err }, 'request failed');
+  if (status === 503) res.set('retry-after', '5');
   if (res.headersSent) return;
   res.status(status);
   if (req.path.startsWith('/api/') || !req.accepts('html')) {

@@ -32,6 +32,12 @@ export class LeaseElection implements Election {
   /** performance.now() when the last successful renewal was sent. */
   private renewedAt = 0;
   private renewTimer: NodeJS.Timeout | null = null;
+  /**
+   * Fires when the lease stops being trustworthy by our own clock: with the
+   * database away, renewals fail, and the leader must step down before the
+   * lease could be taken, not at its next renewal attempt.
+   */
+  private trustTimer: NodeJS.Timeout | null = null;
   private lostListeners: ((reason: Error) => void)[] = [];
 
   constructor(private readonly options: LeaseElectionOptions) {}
@@ -114,6 +120,9 @@ export class LeaseElection implements Election {
 
   private scheduleRenewal(): void {
     this.renewTimer = setTimeout(() => void this.renew(), Math.floor(this.options.leaseMs / 3));
+    if (this.trustTimer) clearTimeout(this.trustTimer);
+    const left = this.trustMs - (performance.now() - this.renewedAt);
+    this.trustTimer = setTimeout(() => void this.stillLeading(), Math.max(0, left) + 1);
   }
 
   private async renew(): Promise<void> {
@@ -143,6 +152,8 @@ export class LeaseElection implements Election {
   private stopRenewing(): void {
     if (this.renewTimer) clearTimeout(this.renewTimer);
     this.renewTimer = null;
+    if (this.trustTimer) clearTimeout(this.trustTimer);
+    this.trustTimer = null;
   }
 
   private lost(reason: Error): void {

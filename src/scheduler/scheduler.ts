@@ -21,6 +21,8 @@ import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires
 import { RunRequestPoller } from './run-request-poller.js';
 import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
 import { supersededWrites } from './metrics.js';
+import { MissedWhileAway } from './outage.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { JobBusyError, UnknownJobError } from './run-now.js';
 
 export interface SchedulerDeps {
@@ -39,6 +41,7 @@ export class Scheduler {
   private readonly write: LeaderWrite;
   private readonly jobRunner: JobRunner;
   private readonly requests: RunRequestPoller;
+  private readonly outage: MissedWhileAway;
   private stopped = false;
   private stopping: Promise<void> | undefined;
 
@@ -51,6 +54,7 @@ export class Scheduler {
     const onSuperseded = (err: SupersededError) => this.superseded(err);
     const write = this.write;
     this.jobRunner = new JobRunner({ db, log, config, alert, runner: this.runner, write, onSuperseded, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
+    this.outage = new MissedWhileAway({ write, runner: this.runner, log, onBack: () => this.recheckDueTimes() });
     this.requests = new RunRequestPoller({ db, log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
     for (const job of deps.jobs) {
       const nextDue = job.nextDue?.bind(job);
@@ -130,6 +134,7 @@ export class Scheduler {
   halt(): void {
     this.stopped = true;
     this.requests.stop();
+    this.outage.stop();
     for (const job of this.crons.values()) job.cancel();
     this.crons.clear();
     for (const timer of this.dueTimers) void timer.stop();
@@ -169,6 +174,7 @@ export class Scheduler {
       await this.fireChecked(job, scheduledFor, reason);
     } catch (err) {
       if (err instanceof SupersededError) return this.superseded(err);
+      if (isDatabaseUnavailable(err)) return this.outage.remember(job, scheduledFor, err);
       throw err;
     }
   }
