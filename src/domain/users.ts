@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { hashPassword, verifyNobody, verifyPassword } from '../auth/passwords.js';
 import { ConflictError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { UserRow } from '../db/tables.js';
@@ -50,10 +50,13 @@ export async function findUserByEmail(db: Knex, email: string): Promise<User | u
   return row ? toUser(row) : undefined;
 }
 
-/** The user for these credentials, or undefined; one answer for both mistakes. */
+/** The user for these credentials, or undefined; one answer, in the same time, for both mistakes. */
 export async function authenticate(db: Knex, email: string, password: string): Promise<User | undefined> {
   const row = await db<UserRow>('users').where({ email: email.trim().toLowerCase() }).first();
-  if (!row) return undefined;
+  if (!row) {
+    await verifyNobody(password);
+    return undefined;
+  }
   return (await verifyPassword(String(row.password_hash), password)) ? toUser(row) : undefined;
 }
 
