@@ -1,7 +1,9 @@
 // The one place that reads process.env. Every value is validated here so a
 // typo fails at start with the variable's name, not later inside a timer.
 import os from 'node:os';
+import net from 'node:net';
 import { IANAZone } from 'luxon';
+import cronParser from 'cron-parser';
 import { SECOND } from './time.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
@@ -31,12 +33,27 @@ export interface Config {
   sessionSecret: string | undefined;
   logLevel: string;
   alertWebhookUrl: string | undefined;
+  /** ALERT_WEBHOOK_SECRET: when set, alerts carry an HMAC-SHA256 signature of their body. */
+  alertWebhookSecret: string | undefined;
+  /** DEMO_DATA: seed the demo course and accounts (auto: a fresh embedded database outside production). */
+  demoData: 'auto' | 'true' | 'false';
+  /** NODE_ENV=production turns the demo data off under `auto`. */
+  production: boolean;
   /** IANA zone for daily jobs such as the 02:00 cleanup. */
   appTimezone: string;
   processRole: ProcessRole;
   /** Folder for the SQLite file, generated secrets, pid file and daemon log. */
   dataDir: string;
+  /** TRUST_PROXY: Express `trust proxy`; decides `req.ip`, which the sign-in limit counts by. */
+  trustProxy: TrustProxy;
+  /** COOKIE_SECURE: cookies get `Secure` and `__Host-` names, responses send HSTS. */
+  cookieSecure: boolean;
+  /** METRICS_TOKEN: when set, `/metrics` needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
+
+/** What Express's `trust proxy` takes: false, a hop count, or a comma-separated list of addresses, CIDRs and proxy-addr's names. */
+export type TrustProxy = false | number | string;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -77,6 +94,46 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+/** SESSION_SECRET signs the session cookie, and the CSRF and anonymous-visitor keys are derived from it. */
+export const MIN_SESSION_SECRET_LENGTH = 32;
+
+function sessionSecret(env: Env): string | undefined {
+  const raw = env.SESSION_SECRET?.trim();
+  if (!raw) return undefined;
+  // The value itself is never echoed: it is a secret.
+  if (raw.length < MIN_SESSION_SECRET_LENGTH) {
+    throw new ConfigError(`Expected SESSION_SECRET to be at least ${MIN_SESSION_SECRET_LENGTH} characters, got ${raw.length}`);
+  }
+  return raw;
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One TRUST_PROXY entry: a proxy-addr name, an address, or an address/prefix length. */
+function proxyEntryValid(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxy(env: Env): TrustProxy {
+  const raw = text(env, 'TRUST_PROXY', 'loopback');
+  if (raw.toLowerCase() === 'false') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (raw.toLowerCase() === 'true') {
+    throw new ConfigError('Expected TRUST_PROXY to be false, loopback, a hop count or addresses/CIDRs, got "true": it would take every client\'s X-Forwarded-For at its word');
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !proxyEntryValid(entry));
+  if (bad.length > 0) {
+    throw new ConfigError(`Expected TRUST_PROXY to be false, loopback, a hop count or comma-separated addresses/CIDRs, got "${raw}" (not understood: ${bad.map((b) => `"${b}"`).join(', ')})`);
+  }
+  return entries.join(',');
+}
+
 function databaseUrl(env: Env): string {
   const raw = text(env, 'DATABASE_URL', 'sqlite:./data/coursework.sqlite');
   if (!/^(sqlite:.+|mysql:\/\/.+)$/.test(raw)) {
@@ -91,7 +148,27 @@ function cronSpec(env: Env, name: string, fallback: string): string {
   if (fields !== 5 && fields !== 6) {
     throw new ConfigError(`Expected ${name} to be a cron expression of 5 or 6 fields, got "${raw}"`);
   }
+  // Parsed here, so a bad one fails the start naming the variable instead of
+  // failing inside the leader at every attempt.
+  try {
+    cronParser.parseExpression(raw);
+  } catch (err) {
+    throw new ConfigError(`Expected ${name} to be a valid cron expression, got "${raw}": ${(err as Error).message}`);
+  }
   return raw;
+}
+
+function webhookUrl(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`Expected ${name} to be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`Expected ${name} to be an http(s) URL, got "${raw}"`);
+  return url.toString();
 }
 
 function zone(env: Env, name: string, fallback: string): string {
@@ -118,11 +195,17 @@ export function loadConfig(env: Env = process.env): Config {
     stageSweepCron: cronSpec(env, 'STAGE_SWEEP_CRON', '* * * * *'),
     executionRetentionDays: wholeNumber(env, 'EXECUTION_RETENTION_DAYS', 7, { min: 1, unit: 'days' }),
     shutdownTimeoutMs: wholeNumber(env, 'SHUTDOWN_TIMEOUT_MS', 10 * SECOND, { min: 0, unit: 'ms' }),
-    sessionSecret: env.SESSION_SECRET?.trim() || undefined,
+    sessionSecret: sessionSecret(env),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    alertWebhookUrl: env.ALERT_WEBHOOK_URL?.trim() || undefined,
+    alertWebhookUrl: webhookUrl(env, 'ALERT_WEBHOOK_URL'),
+    alertWebhookSecret: env.ALERT_WEBHOOK_SECRET?.trim() || undefined,
+    demoData: oneOf(env, 'DEMO_DATA', ['auto', 'true', 'false'] as const, 'auto'),
+    production: env.NODE_ENV?.trim() === 'production',
     dataDir: text(env, 'DATA_DIR', './data'),
     appTimezone: zone(env, 'APP_TIMEZONE', 'UTC'),
     processRole: oneOf(env, 'COURSEWORK_ROLE', ['worker', 'tool'] as const, 'tool'),
+    trustProxy: trustProxy(env),
+    cookieSecure: flag(env, 'COOKIE_SECURE', false),
+    metricsToken: env.METRICS_TOKEN?.trim() || undefined,
   };
 }

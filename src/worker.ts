@@ -44,7 +44,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
         log,
         retryMs: config.schedulerRetryMs,
         lockDescription: describeLock(config),
-        createDuty: () => new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log, webhookUrl: config.alertWebhookUrl }) }),
+        createDuty: () => new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log, webhookUrl: config.alertWebhookUrl, webhookSecret: config.alertWebhookSecret }) }),
         // Stopping on purpose: the primary asks the others to bid at once.
         onReleased: () => sendToPrimary({ type: 'leadership-released' }),
       })

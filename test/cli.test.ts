@@ -1,6 +1,7 @@
 // The built CLI, run as a real process; each test on a new database of its own.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createEmptyDatabase, createTestDatabase, testDialect } from './helpers/database.js';
@@ -8,7 +9,7 @@ import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/processes.js';
 import { connect } from '../src/db/connect.js';
 import { userForApiToken } from '../src/domain/api-tokens.js';
-import { createUser } from '../src/domain/users.js';
+import { authenticate, createUser } from '../src/domain/users.js';
 
 let dataDir: string;
 const cleanups: (() => Promise<void>)[] = [];
@@ -116,4 +117,78 @@ test('seed:demo creates the demo course once', async () => {
   } finally {
     await db.destroy();
   }
+});
+
+test('tokens:list shows no secret, tokens:revoke refuses the token at once, an expired token is refused', async () => {
+  const { url, db } = await migratedDatabase();
+  const cli = cliOn(url);
+  await createUser(db, { email: 'tok@example.com', password: 'long-enough', role: 'teacher', name: '' });
+  const kept = (await cli('tokens:create', '--email', 'tok@example.com', '--label', 'kept')).stdout.trim();
+  const doomed = (await cli('tokens:create', '--email', 'tok@example.com', '--label', 'doomed')).stdout.trim();
+  assert.ok(await userForApiToken(db, doomed));
+
+  const listed = await cli('tokens:list', '--email', 'tok@example.com');
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(!listed.stdout.includes(kept) && !listed.stdout.includes(doomed), 'never the secret');
+  const tokens = JSON.parse(listed.stdout) as { id: number; label: string; createdAt: string; lastUsedAt: string | null; expiresAt: string | null }[];
+  assert.deepEqual(tokens.map((t) => t.label), ['kept', 'doomed']);
+  assert.ok(tokens[1].lastUsedAt, 'the last use is shown');
+
+  const revoked = await cli('tokens:revoke', String(tokens[1].id));
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.equal(await userForApiToken(db, doomed), undefined, 'refused from the next request on');
+  assert.ok(await userForApiToken(db, kept));
+  assert.equal((await cli('tokens:revoke', String(tokens[1].id))).code, 1);
+  assert.equal((await cli('tokens:revoke', 'abc')).code, 2);
+
+  const expiring = (await cli('tokens:create', '--email', 'tok@example.com', '--expires-days', '1')).stdout.trim();
+  assert.ok(await userForApiToken(db, expiring));
+  await db('api_tokens').whereNotNull('expires_at').update({ expires_at: Date.now() - 1 });
+  assert.equal(await userForApiToken(db, expiring), undefined, 'past its expiry');
+  const bad = await cli('tokens:create', '--email', 'tok@example.com', '--expires-days', 'soon');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /expires-days/);
+});
+
+test('users:create --password-stdin reads the password from standard input', async () => {
+  const { url, db } = await migratedDatabase();
+  const env = { ...process.env, DATABASE_URL: url, DATA_DIR: dataDir, SCHEDULER_LOCK_FILE: path.join(dataDir, 'scheduler.lock') };
+  const result = spawnSync(process.execPath, ['dist/cli.js', 'users:create', '--email', 'root@example.com', '--role', 'admin', '--password-stdin'], { env, input: 'a-secret-from-stdin\n', encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.ok(await authenticate(db, 'root@example.com', 'a-secret-from-stdin'), 'the trailing newline is not part of the password');
+});
+
+test('welcome: demo accounts on a fresh embedded database, never with NODE_ENV=production or DEMO_DATA=false', async () => {
+  const users = async (url: string) => {
+    const db = connect(url);
+    try {
+      return (await db('users').orderBy('email')).map((u) => `${u.email}:${u.role}`);
+    } finally {
+      await db.destroy();
+    }
+  };
+  const sqliteOnly = testDialect === 'sqlite';
+
+  const production = await migratedDatabase();
+  const said = await runCli({ ...process.env, DATABASE_URL: production.url, DATA_DIR: dataDir, NODE_ENV: 'production' }, 'welcome');
+  assert.equal(said.code, 0, said.stderr);
+  assert.deepEqual(await users(production.url), [], 'no demo accounts in production');
+  assert.match(said.stdout, /users:create --email you@example.com --role admin --password-stdin/);
+
+  const off = await migratedDatabase();
+  await runCli({ ...process.env, DATABASE_URL: off.url, DATA_DIR: dataDir, DEMO_DATA: 'false' }, 'welcome');
+  assert.deepEqual(await users(off.url), []);
+
+  const auto = await migratedDatabase();
+  const seeded = await runCli({ ...process.env, DATABASE_URL: auto.url, DATA_DIR: dataDir, NODE_ENV: 'development' }, 'welcome');
+  if (sqliteOnly) {
+    assert.match(seeded.stdout, /admin@example.com \/ admin-demo-pass \(admin/);
+    assert.deepEqual(await users(auto.url), ['admin@example.com:admin', 'student@example.com:student', 'teacher@example.com:teacher']);
+  } else {
+    assert.deepEqual(await users(auto.url), [], 'auto seeds only the embedded database');
+  }
+
+  const forced = await migratedDatabase();
+  await runCli({ ...process.env, DATABASE_URL: forced.url, DATA_DIR: dataDir, DEMO_DATA: 'true' }, 'welcome');
+  assert.equal((await users(forced.url)).length, 3, 'DEMO_DATA=true seeds any database');
 });

@@ -41,6 +41,11 @@ test('a bad value fails with the variable name in the message', () => {
     [{ DATABASE_URL: 'postgres://x' }, /DATABASE_URL/],
     [{ STAGE_SWEEP_CRON: 'every minute' }, /STAGE_SWEEP_CRON/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    // Five fields, but not a cron expression: parsed at start, not at every leader's attempt.
+    [{ STAGE_SWEEP_CRON: '61 * * * *' }, /Expected STAGE_SWEEP_CRON to be a valid cron expression, got "61 \* \* \* \*"/],
+    [{ ALERT_WEBHOOK_URL: 'not a url' }, /ALERT_WEBHOOK_URL to be an http\(s\) URL/],
+    [{ ALERT_WEBHOOK_URL: 'file:///etc/passwd' }, /ALERT_WEBHOOK_URL to be an http\(s\) URL/],
+    [{ DEMO_DATA: 'sometimes' }, /DEMO_DATA to be one of auto, true, false/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test((err).message), JSON.stringify(env));

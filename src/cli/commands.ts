@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { migrateLatest } from '../db/migrations.js';
 import { countUsers, createUser, findUserByEmail } from '../domain/users.js';
 import { dialectOf } from '../db/connect.js';
-import { createApiToken } from '../domain/api-tokens.js';
+import { apiTokenJson, createApiToken, listApiTokens, revokeApiToken } from '../domain/api-tokens.js';
 import { seedDemo } from './seed-demo.js';
 import { clearStaleLock } from '../leadership/lockfile-election.js';
 import { createElection, describeLock } from '../leadership/create-election.js';
@@ -17,7 +17,7 @@ import { createAlerter } from '../scheduler/alerts.js';
 import { createLogger } from '../log.js';
 import { executionJson, getExecution, type Execution } from '../scheduler/executions.js';
 import { requestRun, waitForExecutionEnd, waitForRunStart } from '../scheduler/run-requests.js';
-import { SECOND } from '../time.js';
+import { DAY, SECOND } from '../time.js';
 import { email, parseInput, password, role, z } from '../validation.js';
 
 export class UsageError extends Error {}
@@ -37,6 +37,22 @@ export interface Command {
   run(ctx: CommandContext): Promise<number | void>;
 }
 
+/**
+ * Known demo passwords are for a developer's embedded database, never for a
+ * production server: `auto` seeds only a fresh SQLite database outside
+ * NODE_ENV=production; DEMO_DATA=true/false force it.
+ */
+export function wantsDemoData(config: Config): boolean {
+  if (config.demoData !== 'auto') return config.demoData === 'true';
+  return !config.production && dialectOf(config.databaseUrl) === 'sqlite';
+}
+
+async function readPasswordFromStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.replace(/\r?\n$/, '');
+}
+
 function required(args: CommandContext['args'], name: string): string {
   const value = args[name];
   if (typeof value !== 'string' || value === '') throw new UsageError(`Missing --${name}`);
@@ -54,13 +70,13 @@ export const commands: Record<string, Command> = {
   },
 
   'users:create': {
-    usage: '--email E --password P --role admin|teacher|student [--name N]',
-    summary: 'create a user and print its id',
-    options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+    usage: '--email E (--password P | --password-stdin) --role admin|teacher|student [--name N]',
+    summary: 'create a user and print its id (--password-stdin keeps the password out of the process list and shell history)',
+    options: { email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, role: { type: 'string' }, name: { type: 'string' } },
     async run({ db, args, out }) {
       const input = parseInput(z.object({ email, password, role, name: z.string().max(200).optional() }), {
         email: required(args, 'email'),
-        password: required(args, 'password'),
+        password: args['password-stdin'] ? await readPasswordFromStdin() : required(args, 'password'),
         role: required(args, 'role'),
         name: args.name,
       });
@@ -70,9 +86,9 @@ export const commands: Record<string, Command> = {
   },
 
   'tokens:create': {
-    usage: '--email E [--label L]',
-    summary: 'create an API token and print it (shown once)',
-    options: { email: { type: 'string' }, label: { type: 'string' } },
+    usage: '--email E [--label L] [--expires-days N]',
+    summary: 'create an API token and print it (shown once); --expires-days makes it expire',
+    options: { email: { type: 'string' }, label: { type: 'string' }, 'expires-days': { type: 'string' } },
     async run({ db, args, out }) {
       const address = required(args, 'email');
       const user = await findUserByEmail(db, address);
@@ -80,7 +96,39 @@ export const commands: Record<string, Command> = {
         process.stderr.write(`No user with email ${address}\n`);
         return 1;
       }
-      out(await createApiToken(db, user.id, typeof args.label === 'string' ? args.label : 'cli'));
+      const days = args['expires-days'];
+      const expiresAt = typeof days === 'string' ? Date.now() + parseInput(z.object({ 'expires-days': z.coerce.number().int().min(1).max(3650) }), { 'expires-days': days })['expires-days'] * DAY : null;
+      out(await createApiToken(db, user.id, typeof args.label === 'string' ? args.label : 'cli', { expiresAt }));
+    },
+  },
+
+  'tokens:list': {
+    usage: '--email E',
+    summary: "a user's API tokens (id, label, created, last used, expiry), never the secrets (JSON)",
+    options: { email: { type: 'string' } },
+    async run({ db, args, out }) {
+      const address = required(args, 'email');
+      const user = await findUserByEmail(db, address);
+      if (!user) {
+        process.stderr.write(`No user with email ${address}\n`);
+        return 1;
+      }
+      out(JSON.stringify((await listApiTokens(db, user.id)).map(apiTokenJson)));
+    },
+  },
+
+  'tokens:revoke': {
+    usage: '<id>',
+    summary: 'revoke an API token at once, on every worker (it is deleted; each request looks tokens up)',
+    async run({ db, positionals, out }) {
+      const id = Number(positionals[0]);
+      if (!Number.isInteger(id) || id <= 0) throw new UsageError('Expected <id>, the token id that tokens:list shows');
+      const revoked = await revokeApiToken(db, id);
+      if (!revoked) {
+        process.stderr.write(`No API token with id ${id}\n`);
+        return 1;
+      }
+      out(`Revoked token ${revoked.id} (${revoked.label || 'no label'}) of user ${revoked.userId}`);
     },
   },
 
@@ -94,17 +142,18 @@ export const commands: Record<string, Command> = {
 
   welcome: {
     usage: '',
-    summary: 'on a database with no users, say how to sign in (seeds the demo on the embedded database)',
+    summary: 'on a database with no users, say how to sign in (DEMO_DATA: seeds the demo on a fresh embedded database outside production)',
     async run({ db, config, out }) {
       if ((await countUsers(db)) > 0) return;
       const url = `http://localhost:${config.port}`;
-      if (dialectOf(config.databaseUrl) === 'sqlite') {
-        // Known demo passwords are fine on the embedded development database,
-        // never on a shared production server.
+      if (wantsDemoData(config)) {
         out(`First start: ${await seedDemo(db)}\nOpen ${url}`);
         return;
       }
-      out(`No users yet. Create the first admin, then sign in at ${url}:\n  npm run cli -- users:create --email you@example.com --password '...' --role admin`);
+      out(
+        `No users yet. Create the first admin (the password is read from standard input), then sign in at ${url}:\n` +
+          `  npm run --silent cli -- users:create --email you@example.com --role admin --password-stdin`,
+      );
     },
   },
 
@@ -156,7 +205,7 @@ export const commands: Record<string, Command> = {
         // For debugging: the job body runs here, recorded like any run, but
         // this process never takes the lock nor schedules anything.
         const log = createLogger('silent');
-        const scheduler = new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log: createLogger('error', {}, 2), webhookUrl: config.alertWebhookUrl }) });
+        const scheduler = new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log: createLogger('error', {}, 2), webhookUrl: config.alertWebhookUrl, webhookSecret: config.alertWebhookSecret }) });
         const { executionId, done } = await scheduler.runNow(job.id);
         await done;
         execution = await getExecution(db, executionId);

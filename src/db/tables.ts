@@ -33,6 +33,7 @@ export interface ApiTokenRow {
   label: string;
   created_at: BigIntColumn;
   last_used_at: BigIntColumn | null;
+  expires_at: BigIntColumn | null;
 }
 
 export interface CourseRow {

@@ -1,7 +1,11 @@
-// API tokens: 32 random bytes shown once; only their SHA-256 is stored.
+// API tokens: 32 random bytes shown once; only their SHA-256 is stored. A
+// token may expire; revoking deletes it, so every worker refuses it from the
+// next request on (each request looks the token up).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ApiTokenRow } from '../db/tables.js';
+import { msOrNull } from '../db/rows.js';
+import { toIso, toIsoOrNull } from '../time.js';
 import { findUserById, type User } from './users.js';
 
 const PREFIX = 'cw_';
@@ -10,19 +14,50 @@ function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export async function createApiToken(db: Knex, userId: number, label = '', now = Date.now()): Promise<string> {
+export interface ApiTokenInfo {
+  id: number;
+  label: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+}
+
+export async function createApiToken(db: Knex, userId: number, label = '', { now = Date.now(), expiresAt = null as number | null } = {}): Promise<string> {
   const token = PREFIX + randomBytes(32).toString('base64url');
-  await db('api_tokens').insert({ user_id: userId, token_hash: digest(token), label, created_at: now });
+  await db('api_tokens').insert({ user_id: userId, token_hash: digest(token), label, created_at: now, expires_at: expiresAt });
   return token;
 }
 
 export async function userForApiToken(db: Knex, token: string): Promise<User | undefined> {
-  const row = await db<ApiTokenRow>('api_tokens').where({ token_hash: digest(token) }).first('id', 'user_id', 'last_used_at');
+  const now = Date.now();
+  const row = await db<ApiTokenRow>('api_tokens')
+    .where({ token_hash: digest(token) })
+    .andWhere((q) => {
+      q.whereNull('expires_at').orWhere('expires_at', '>', now);
+    })
+    .first('id', 'user_id', 'last_used_at');
   if (!row) return undefined;
   // Written at most once a minute per token, so reads do not turn into writes.
-  const now = Date.now();
   if (row.last_used_at === null || now - Number(row.last_used_at) > 60_000) {
     await db('api_tokens').where({ id: row.id }).update({ last_used_at: now });
   }
   return findUserById(db, Number(row.user_id));
+}
+
+/** A user's tokens, never their secrets; oldest first. */
+export async function listApiTokens(db: Knex, userId: number): Promise<ApiTokenInfo[]> {
+  const rows = await db<ApiTokenRow>('api_tokens').where({ user_id: userId }).orderBy('id');
+  return rows.map((r) => ({ id: Number(r.id), label: r.label, createdAt: Number(r.created_at), lastUsedAt: msOrNull(r.last_used_at), expiresAt: msOrNull(r.expires_at) }));
+}
+
+export function apiTokenJson(t: ApiTokenInfo) {
+  return { id: t.id, label: t.label, createdAt: toIso(t.createdAt), lastUsedAt: toIsoOrNull(t.lastUsedAt), expiresAt: toIsoOrNull(t.expiresAt) };
+}
+
+/** Deletes the token; returns what it was, or null when there is no such token. */
+export async function revokeApiToken(db: Knex, id: number): Promise<(ApiTokenInfo & { userId: number }) | null> {
+  const row = await db<ApiTokenRow>('api_tokens').where({ id }).first();
+  if (!row) return null;
+  await db('api_tokens').where({ id }).delete();
+  return { id: Number(row.id), userId: Number(row.user_id), label: row.label, createdAt: Number(row.created_at), lastUsedAt: msOrNull(row.last_used_at), expiresAt: msOrNull(row.expires_at) };
 }

@@ -1,6 +1,10 @@
 // A failed or missed job is said loudly: an error log line naming the job and
 // the execution, and, when ALERT_WEBHOOK_URL is set, a JSON POST there. The
 // POST is retried a few times in the background and never holds up the job.
+// It follows no redirect (a redirect could carry the alert somewhere else),
+// and with ALERT_WEBHOOK_SECRET it is signed: `x-coursework-signature:
+// sha256=<hex HMAC-SHA256 of the body>`, so the receiver can tell it is ours.
+import { createHmac } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { SECOND, sleep } from '../time.js';
 
@@ -19,20 +23,37 @@ export type Alerter = (alert: JobAlert) => void;
 const ATTEMPTS = 3;
 const ATTEMPT_TIMEOUT_MS = 5 * SECOND;
 
-export function createAlerter({ log, webhookUrl, retryDelayMs = SECOND }: { log: Logger; webhookUrl?: string; retryDelayMs?: number }): Alerter {
+export const SIGNATURE_HEADER = 'x-coursework-signature';
+
+export function signBody(body: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export interface AlerterOptions {
+  log: Logger;
+  webhookUrl?: string;
+  webhookSecret?: string;
+  retryDelayMs?: number;
+}
+
+export function createAlerter({ log, webhookUrl, webhookSecret, retryDelayMs = SECOND }: AlerterOptions): Alerter {
   return (alert) => {
     log.error({ alert: true, jobId: alert.jobId, executionId: alert.executionId, status: alert.status }, `job ${alert.jobId} ${alert.status}: ${alert.message}`);
-    if (webhookUrl) void deliver(webhookUrl, alert, log, retryDelayMs);
+    if (webhookUrl) void deliver(webhookUrl, webhookSecret, alert, log, retryDelayMs);
   };
 }
 
-async function deliver(url: string, alert: JobAlert, log: Logger, retryDelayMs: number): Promise<void> {
+async function deliver(url: string, secret: string | undefined, alert: JobAlert, log: Logger, retryDelayMs: number): Promise<void> {
+  const body = JSON.stringify({ type: 'coursework.job.' + alert.status, ...alert });
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (secret) headers[SIGNATURE_HEADER] = signBody(body, secret);
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'coursework.job.' + alert.status, ...alert }),
+        headers,
+        body,
+        redirect: 'manual',
         signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
       });
       if (res.ok) return;
