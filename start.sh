@@ -18,14 +18,22 @@ running_pid() {
   [ -f "$pid_file" ] || return 1
   local pid
   pid=$(cat "$pid_file")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
+  # After a reboot or a crash the pid may belong to another program now:
+  # only a process running our entry point counts (and is ever signalled).
+  if [ -r "/proc/$pid/cmdline" ] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'dist/main\.js|start\.sh'; then
+    echo "The pid file names pid $pid, which is not Coursework; ignoring it" >&2
+    return 1
+  fi
   echo "$pid"
 }
 
 case "${1:-}" in
   --daemon)
     if pid=$(running_pid); then echo "Coursework is already running (pid $pid)"; exit 1; fi
-    mkdir -p "$data_dir"
+    # Owner-only, like the folder the app makes itself: the log and pid file live here.
+    mkdir -p -m 700 "$data_dir"
     # setsid: the daemon outlives this shell and its terminal; exec keeps the
     # pid, so the pid file names the primary itself.
     setsid "$0" >>"$log_file" 2>&1 < /dev/null &

@@ -12,7 +12,18 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     base: { pid: process.pid, ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password'],
+      // Credentials never reach a log line: headers that carry them, and a
+      // password at any of the depths a logged object may hold one.
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-csrf-token"]',
+        'res.headers["set-cookie"]',
+        'password',
+        '*.password',
+        '*.*.password',
+        '*.*.*.password',
+      ],
       censor: '[redacted]',
     },
   };

@@ -4,8 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { LockfileElection, clearStaleLock, readLockState } from '../src/leadership/lockfile-election.js';
+import { LockPathError, LockfileElection, clearStaleLock, readLockState } from '../src/leadership/lockfile-election.js';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { holdElectionInChild, spawnScript, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
@@ -105,4 +106,41 @@ test(`a leader whose event loop is blocked past the stale time steps down and ru
   assert.deepEqual(after, [], 'nothing started after the successor took over');
   assert.equal(readLockState(file, STALE_MS).owner?.pid, process.pid);
   await successor.release();
+});
+
+test('a lock path that is a symbolic link, or another user\'s, is refused with the path named; nothing is written through it', async () => {
+  const target = path.join(dir, 'precious.txt');
+  fs.writeFileSync(target, 'keep me');
+  const linked = path.join(dir, 'linked.lock');
+  fs.symlinkSync(target, linked);
+  await assert.rejects(election(linked).acquire(), (err: Error) => err instanceof LockPathError && err.message.includes(linked));
+  assert.equal(fs.readFileSync(target, 'utf8'), 'keep me');
+  assert.throws(() => clearStaleLock(linked, STALE_MS), LockPathError);
+
+  if (process.getuid?.() === 0) {
+    // Root can play the other user: a lock directory planted by uid 65534.
+    const planted = path.join(dir, 'planted.lock');
+    fs.mkdirSync(`${planted}.lock`);
+    fs.chownSync(`${planted}.lock`, 65534, 65534);
+    await assert.rejects(election(planted).acquire(), (err: Error) => err instanceof LockPathError && err.message.includes(`${planted}.lock`) && err.message.includes('uid 65534'));
+  }
+});
+
+test('a lock just taken, whose owner file still names the dead previous owner, is held, not stale', () => {
+  const file = path.join(dir, 'fresh.lock');
+  fs.writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 999, hostname: os.hostname(), workerId: 1, acquiredAt: new Date().toISOString() }));
+  const later = new Date(Date.now() + 50);
+  fs.utimesSync(file, new Date(Date.now() - 1000), new Date(Date.now() - 1000));
+  fs.mkdirSync(`${file}.lock`); // the new holder's directory, made after the old owner file
+  fs.utimesSync(`${file}.lock`, later, later);
+  assert.equal(readLockState(file, STALE_MS).state, 'held');
+  assert.equal(clearStaleLock(file, STALE_MS).state, 'held');
+  assert.ok(fs.existsSync(`${file}.lock`), 'start.sh leaves it');
+});
+
+test('if the owner file cannot be written after the lock is taken, the lock is given back', async () => {
+  const file = path.join(dir, 'unwritable.lock');
+  fs.mkdirSync(file); // a directory where the owner file should go: the rename fails
+  await assert.rejects(election(file).acquire());
+  assert.equal(fs.existsSync(`${file}.lock`), false, 'not leaked until restart');
 });

@@ -25,3 +25,17 @@ test(`migrations run up, down and up again on ${testDialect}`, async () => {
     await t.cleanup();
   }
 });
+
+test('a failed query\'s error names no bound value (they may be passwords, session data, submission text)', async () => {
+  const database = await createTestDatabase();
+  try {
+    const err = await database.db('users').insert({ email: 'x@example.test', password_hash: 'SECRET-BOUND-VALUE', no_such_column: 1 }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    assert.ok(err, 'the insert failed');
+    assert.ok(!err.message.includes('SECRET-BOUND-VALUE'), err.message);
+  } finally {
+    await database.cleanup();
+  }
+});

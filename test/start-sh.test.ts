@@ -5,7 +5,7 @@
 // itself migrates, a migrated one where the test needs the tables.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -168,6 +168,19 @@ test('start.sh --daemon, --status, --reload, --stop', async () => {
     assert.equal(status.code, 3);
     assert.match(status.stdout, /not running/);
     assert.match(fs.readFileSync(path.join(dataDir, 'coursework.log'), 'utf8'), /primary stopped/);
+
+    // A pid file left behind whose pid now belongs to another program: never signalled.
+    const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(path.join(dataDir, 'coursework.pid'), String(stranger.pid));
+      const refused = await run('--stop');
+      assert.equal(refused.code, 0);
+      assert.match(refused.stdout, /not running/);
+      assert.equal(stranger.exitCode, null, 'the other program still runs');
+      assert.equal(stranger.signalCode, null);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   } finally {
     await run('--stop');
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -20,6 +20,18 @@ export function sqlitePath(url: string): string {
   return url.replace(/^sqlite:(\/\/)?/, '');
 }
 
+/**
+ * The SQLite file holds password hashes and sessions: a folder made for it is
+ * 0700 and a new file 0600 (SQLite gives its -wal and -shm files the file's
+ * mode). Existing ones keep the mode they have.
+ */
+function createOwnerOnly(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  // 'a' creates the file when missing and leaves an existing one as it is;
+  // SQLite takes an empty file for an empty database.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+}
+
 /** How long to wait for a MySQL connection before calling the database unavailable. */
 const UNAVAILABLE_AFTER_MS = 3000;
 
@@ -27,6 +39,10 @@ export function knexConfig(url: string): Knex.Config {
   if (dialectOf(url) === 'mysql') {
     return {
       client: 'mysql2',
+      // A failed query's error carries the SQL without its bound values:
+      // session data, submission text and passwords never reach a log, an
+      // execution's error or a webhook.
+      compileSqlOnError: false,
       connection: { uri: url, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: UNAVAILABLE_AFTER_MS },
       // With the server away, a request fails after this long (a 503) instead
       // of waiting knex's default minute for a connection.
@@ -41,9 +57,10 @@ export function knexConfig(url: string): Knex.Config {
     };
   }
   const file = sqlitePath(url);
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createOwnerOnly(file);
   return {
     client: 'better-sqlite3',
+    compileSqlOnError: false,
     connection: { filename: file },
     useNullAsDefault: true,
     pool: {
