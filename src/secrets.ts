@@ -2,7 +2,7 @@
 // under the data folder, so restarts and every worker share it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
 
 export function sessionSecretFile(config: Config): string {
@@ -12,7 +12,8 @@ export function sessionSecretFile(config: Config): string {
 export function loadSessionSecret(config: Config): string {
   if (config.sessionSecret) return config.sessionSecret;
   const file = sessionSecretFile(config);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Owner-only: the folder holds this secret and usually the SQLite file.
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   // Workers boot together and race to create it. Creating the file and then
   // writing it would let a loser read it empty in between (and serve every
   // request with a 500), so the secret is written whole beside it and linked
@@ -29,4 +30,13 @@ export function loadSessionSecret(config: Config): string {
   const secret = fs.readFileSync(file, 'utf8').trim();
   if (!secret) throw new Error(`${file} is empty: delete it (a new secret is made at start) or set SESSION_SECRET`);
   return secret;
+}
+
+/**
+ * A key of its own for one purpose (`csrf`, `anonymous-id`), derived from the
+ * session secret with HKDF-SHA256, so no two mechanisms share a key and none
+ * of them holds the secret that signs session cookies.
+ */
+export function deriveKey(secret: string, purpose: string): string {
+  return Buffer.from(hkdfSync('sha256', secret, 'coursework', `coursework ${purpose}`, 32)).toString('hex');
 }

@@ -11,6 +11,7 @@ import { connect } from './db/connect.js';
 import { createApp } from './http/app.js';
 import { countRequests } from './http/metrics.js';
 import { loadSessionSecret } from './secrets.js';
+import { signInLimitsFor } from './auth/sign-in-limits.js';
 import { jobDefinitions } from './jobs/registry.js';
 import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './leadership/create-election.js';
@@ -81,6 +82,9 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     db,
     log,
     sessionSecret: loadSessionSecret(config),
+    secureCookies: config.cookieSecure,
+    trustProxy: config.trustProxy,
+    signInLimits: signInLimitsFor(config, db),
     extraRoutes: [
       countRequests,
       metricsRoute,

@@ -11,6 +11,7 @@ import { SECOND } from '../time.js';
 import { isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 import { clusterMetrics } from './metrics.js';
 import { RollingRestart } from './rolling-restart.js';
+import { startSignInLimitsInPrimary } from '../auth/sign-in-limits.js';
 
 /** A worker that lived shorter than this counts as a crash for the backoff. */
 const YOUNG_DEATH_MS = 10 * SECOND;
@@ -151,6 +152,9 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
     lockFile: watchesLockFile ? config.schedulerLockFile : null,
   });
 
+  // The sign-in counters of LEADER_ELECTION=lockfile live here, shared by the
+  // workers over IPC (rate-limiter-flexible's own channel, beside ours).
+  if (config.leaderElection === 'lockfile') startSignInLimitsInPrimary();
   log.info({ workers: wanted }, 'primary starting workers');
   for (let i = 0; i < wanted; i++) fork();
 

@@ -6,12 +6,14 @@ import helmet from 'helmet';
 import cookieParser from 'cookie-parser';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
+import type { TrustProxy } from '../config.js';
+import { memorySignInLimits, type SignInLimits } from '../auth/sign-in-limits.js';
 import { projectRoot } from '../paths.js';
 import { identify, requireActor } from './auth.js';
 import { csrfProtection } from './csrf.js';
 import { errorHandler, notFound } from './errors.js';
 import { requestLogger } from './request-log.js';
-import { sessionMiddleware } from './session.js';
+import { absoluteSessionLifetime, sessionMiddleware } from './session.js';
 import { healthRoutes } from './routes/health.js';
 import { courseRoutes } from './routes/api-courses.js';
 import { stageRoutes } from './routes/api-stages.js';
@@ -21,8 +23,12 @@ export interface AppDeps {
   db: Knex;
   log: Logger;
   sessionSecret: string;
-  /** Set behind HTTPS so cookies get the Secure flag. */
+  /** COOKIE_SECURE, behind HTTPS: cookies get Secure and __Host- names, responses HSTS. */
   secureCookies?: boolean;
+  /** TRUST_PROXY (default loopback): which X-Forwarded-For hops `req.ip` believes. */
+  trustProxy?: TrustProxy;
+  /** The sign-in rate limit's counters; in-process (memory) when not given. */
+  signInLimits?: SignInLimits;
   /** Extra routers mounted before the 404 handler (scheduler, metrics). */
   extraRoutes?: RequestHandler[];
 }
@@ -36,7 +42,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.set('view engine', 'ejs');
   app.set('views', path.join(projectRoot, 'views'));
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.trustProxy ?? 'loopback');
   app.disable('x-powered-by');
 
   app.use(healthRoutes({ db }));
@@ -46,7 +52,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
   app.use(cookieParser());
-  app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }));
+  app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }), absoluteSessionLifetime());
   app.use(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection);
   app.use(identify(db));
   app.use(pageLocals);
@@ -54,7 +60,7 @@ export function createApp(deps: AppDeps): Express {
   for (const route of deps.extraRoutes ?? []) app.use(route);
   app.use('/api', requireActor, courseRoutes({ db }), stageRoutes({ db }));
   app.get('/api/me', (req, res) => res.json(req.actor));
-  app.use(webRoutes({ db }));
+  app.use(webRoutes({ db, signInLimits: deps.signInLimits ?? memorySignInLimits(), secureCookies }));
 
   app.use(notFound);
   app.use(errorHandler);

@@ -1,5 +1,6 @@
 // Browser sessions stored in the database, so any worker can serve any user.
 import session, { type SessionData } from 'express-session';
+import type { RequestHandler } from 'express';
 import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
@@ -8,13 +9,28 @@ import { DAY } from '../time.js';
 declare module 'express-session' {
   interface SessionData {
     userId?: number;
+    /** Epoch ms of the sign-in; the session ends SESSION_ABSOLUTE_MS after it, however active. */
+    signedInAt?: number;
     flash?: string;
-    /** Set on the login page so an anonymous visitor keeps one session id for CSRF. */
-    visited?: boolean;
   }
 }
 
 export const SESSION_COOKIE = 'coursework.sid';
+/** Behind HTTPS (COOKIE_SECURE): the browser then accepts the cookie only with Secure, Path=/ and no Domain. */
+export const SECURE_SESSION_COOKIE = '__Host-coursework.sid';
+
+export function sessionCookieName(secureCookies: boolean): string {
+  return secureCookies ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
+
+export function sessionCookieOptions(secureCookies: boolean) {
+  return { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/' } as const;
+}
+
+/** Rolling: each response moves the cookie's and the stored row's expiry this far ahead. */
+export const SESSION_IDLE_MS = 7 * DAY;
+/** Absolute: this long after signing in, a session ends even if it was used a minute ago. */
+export const SESSION_ABSOLUTE_MS = 7 * DAY;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Callback = (err?: any, ...rest: any[]) => void;
@@ -65,12 +81,28 @@ export function sessionMiddleware({ db, secret, log, secureCookies }: { db: Knex
     onDbCleanupError: (err: unknown) => log.warn({ err }, 'session cleanup failed'),
   });
   return session({
-    name: SESSION_COOKIE,
+    name: sessionCookieName(secureCookies),
     secret,
     store,
     resave: false,
+    // An anonymous visitor gets no row: the login form's CSRF token is tied to
+    // a signed cookie instead (csrf.ts), so a crawler cannot fill the table.
     saveUninitialized: false,
     rolling: true,
-    cookie: { httpOnly: true, sameSite: 'lax', secure: secureCookies, maxAge: 7 * DAY },
+    cookie: { ...sessionCookieOptions(secureCookies), maxAge: SESSION_IDLE_MS },
   });
+}
+
+/**
+ * Ends a signed-in session SESSION_ABSOLUTE_MS after its sign-in (or one from
+ * before sign-in times were kept): the stored row is destroyed and the request
+ * goes on anonymous, so pages send the visitor to sign in again.
+ */
+export function absoluteSessionLifetime(absoluteMs = SESSION_ABSOLUTE_MS): RequestHandler {
+  return (req, _res, next) => {
+    const current = req.session;
+    if (!current?.userId) return next();
+    if (typeof current.signedInAt === 'number' && Date.now() - current.signedInAt < absoluteMs) return next();
+    current.regenerate((err) => next(err));
+  };
 }

@@ -109,7 +109,7 @@ export const listening = (line: LogLine) => line.msg === 'worker listening';
 export function requestOnNewConnection(
   url: string,
   { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       let text = '';
@@ -123,7 +123,7 @@ export function requestOnNewConnection(
           } catch {
             /* keep the text */
           }
-          resolve({ status: res.statusCode!, body: parsed });
+          resolve({ status: res.statusCode!, body: parsed, headers: res.headers });
         });
     });
     req.on('error', reject);

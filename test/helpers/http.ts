@@ -78,10 +78,20 @@ export async function userWithToken(db: Knex, role: Role, name: string = role): 
   return { user, token: await createApiToken(db, user.id) };
 }
 
-/** A cookie-keeping browser-like client for the HTML pages. */
+export interface PageResponse {
+  status: number;
+  text: string;
+  location: string | null;
+  headers: Headers;
+}
+
+/** A cookie-keeping browser-like client for the HTML pages; `headers` go with every request (X-Forwarded-For, ...). */
 export class Browser {
-  private cookies = new Map<string, string>();
-  constructor(private readonly baseUrl: string) {}
+  readonly cookies = new Map<string, string>();
+  constructor(
+    private readonly baseUrl: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -98,21 +108,21 @@ export class Browser {
     }
   }
 
-  async get(path: string): Promise<{ status: number; text: string; location: string | null }> {
-    const res = await fetch(this.baseUrl + path, { headers: { cookie: this.cookieHeader(), accept: 'text/html' }, redirect: 'manual' });
+  async get(path: string): Promise<PageResponse> {
+    const res = await fetch(this.baseUrl + path, { headers: { ...this.headers, cookie: this.cookieHeader(), accept: 'text/html' }, redirect: 'manual' });
     this.keep(res);
-    return { status: res.status, text: await res.text(), location: res.headers.get('location') };
+    return { status: res.status, text: await res.text(), location: res.headers.get('location'), headers: res.headers };
   }
 
-  async post(path: string, form: Record<string, string>): Promise<{ status: number; text: string; location: string | null }> {
+  async post(path: string, form: Record<string, string>): Promise<PageResponse> {
     const res = await fetch(this.baseUrl + path, {
       method: 'POST',
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
       body: new URLSearchParams(form).toString(),
       redirect: 'manual',
     });
     this.keep(res);
-    return { status: res.status, text: await res.text(), location: res.headers.get('location') };
+    return { status: res.status, text: await res.text(), location: res.headers.get('location'), headers: res.headers };
   }
 
   /** The CSRF token embedded in a page's forms. */

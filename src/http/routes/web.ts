@@ -3,7 +3,8 @@
 import { Router, type RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { authenticate } from '../../domain/users.js';
-import { SESSION_COOKIE } from '../session.js';
+import type { SignInLimits } from '../../auth/sign-in-limits.js';
+import { sessionCookieName, sessionCookieOptions } from '../session.js';
 import { webCourseRoutes } from './web-courses.js';
 import { webStageRoutes } from './web-stages.js';
 
@@ -28,12 +29,18 @@ const requireSignIn: RequestHandler = (req, res, next) => {
   else res.redirect(303, '/login');
 };
 
-export function webRoutes({ db }: { db: Knex }): Router {
+/** "3 minutes": a wait in whole minutes, rounded up. */
+function minutesText(seconds: number): string {
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+export function webRoutes({ db, signInLimits, secureCookies }: { db: Knex; signInLimits: SignInLimits; secureCookies: boolean }): Router {
   const router = Router();
 
   router.get('/login', (req, res) => {
     if (req.actor) return res.redirect(303, '/courses');
-    req.session.visited = true; // keeps one session id, which the CSRF token is bound to
+    // The token is tied to a signed anonymous cookie (csrf.ts): no session is stored for a visit.
     res.render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: null, email: '' });
   });
 
@@ -43,16 +50,28 @@ export function webRoutes({ db }: { db: Knex }): Router {
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- replacing non-strings by '' (formValues) would change which logins succeed
     const text = (name: string) => String(body?.[name] ?? '');
     const email = text('email');
+    // req.ip honours TRUST_PROXY: behind a trusted proxy it is the client's address.
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const verdict = await signInLimits.attempt(email, address);
+    if (!verdict.allowed) {
+      res
+        .status(429)
+        .set('retry-after', String(verdict.retryAfterSeconds))
+        .render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: `Too many attempts; try again in ${minutesText(verdict.retryAfterSeconds)}`, email });
+      return;
+    }
     const user = await authenticate(db, email, text('password'));
     if (!user) {
       res.status(401).render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: 'Email or password is wrong', email });
       return;
     }
+    await signInLimits.succeeded(email, address);
     // A fresh session id on sign-in prevents session fixation. These are
     // callbacks, not promises: a throw here would escape Express, so errors go to next().
     req.session.regenerate((err) => {
       if (err) return next(err);
       req.session.userId = user.id;
+      req.session.signedInAt = Date.now();
       req.session.save((saveErr) => (saveErr ? next(saveErr) : res.redirect(303, '/courses')));
     });
   });
@@ -60,7 +79,7 @@ export function webRoutes({ db }: { db: Knex }): Router {
   router.post('/logout', (req, res, next) => {
     req.session.destroy((err) => {
       if (err) return next(err);
-      res.clearCookie(SESSION_COOKIE);
+      res.clearCookie(sessionCookieName(secureCookies), sessionCookieOptions(secureCookies));
       res.redirect(303, '/login');
     });
   });

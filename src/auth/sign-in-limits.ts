@@ -1,0 +1,127 @@
+// The sign-in rate limit: at most 10 failed attempts per account and 100 per
+// client address within 15 minutes, counted across every worker (and, with
+// LEADER_ELECTION=db, every host). rate-limiter-flexible keeps the counters:
+//
+// - one host (LEADER_ELECTION=lockfile): its cluster store. The primary holds
+//   the counters in memory (RateLimiterClusterMaster, made once before the
+//   workers fork) and each worker asks it over the cluster IPC channel.
+// - several hosts (LEADER_ELECTION=db): the shared database, through the
+//   library's MySQL store (which takes our knex instance and its mysql2 pool)
+//   or its SQLite store (knex with better-sqlite3), in the `sign_in_limits`
+//   table that a migration creates.
+// - outside a cluster (in-process tests, scripts): memory.
+import cluster from 'node:cluster';
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import {
+  RateLimiterCluster,
+  RateLimiterClusterMaster,
+  RateLimiterMemory,
+  RateLimiterMySQL,
+  RateLimiterRes,
+  RateLimiterSQLite,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+
+export const SIGN_IN_WINDOW_SECONDS = 15 * 60;
+export const ATTEMPTS_PER_ACCOUNT = 10;
+export const ATTEMPTS_PER_ADDRESS = 100;
+export const SIGN_IN_LIMITS_TABLE = 'sign_in_limits';
+
+/** The two counters; each limiter needs a keyPrefix of its own (the cluster store tells them apart by it). */
+export interface SignInLimiters {
+  account: RateLimiterAbstract;
+  address: RateLimiterAbstract;
+}
+
+export type SignInVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+const OPTIONS = {
+  account: { keyPrefix: 'sign-in-account', points: ATTEMPTS_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS },
+  address: { keyPrefix: 'sign-in-address', points: ATTEMPTS_PER_ADDRESS, duration: SIGN_IN_WINDOW_SECONDS },
+} as const;
+
+/** The account as typed, normalised like the users table and hashed: no email is kept in the counters. */
+function accountKey(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+}
+
+export class SignInLimits {
+  constructor(private readonly limiters: SignInLimiters) {}
+
+  /**
+   * Counts one attempt against the account and the address, before the
+   * password is checked, so concurrent attempts on several workers cannot
+   * slip past the limit. Refused once either is over its limit; the wait is
+   * until the older window ends. A failure of the store itself is thrown.
+   */
+  async attempt(email: string, address: string): Promise<SignInVerdict> {
+    const results = await Promise.allSettled([this.limiters.account.consume(accountKey(email)), this.limiters.address.consume(address)]);
+    let refused = false;
+    let waitMs = 0;
+    for (const result of results) {
+      if (result.status === 'fulfilled') continue;
+      if (!(result.reason instanceof RateLimiterRes)) throw result.reason;
+      refused = true;
+      waitMs = Math.max(waitMs, result.reason.msBeforeNext);
+    }
+    return refused ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) } : { allowed: true };
+  }
+
+  /** A successful sign-in: the account starts afresh and the attempt does not count against the address. */
+  async succeeded(email: string, address: string): Promise<void> {
+    await Promise.all([this.limiters.account.delete(accountKey(email)), this.limiters.address.reward(address, 1)]);
+  }
+}
+
+/** In-process counters: tests, and a server run outside the cluster. */
+export function memorySignInLimits(): SignInLimits {
+  return new SignInLimits({ account: new RateLimiterMemory(OPTIONS.account), address: new RateLimiterMemory(OPTIONS.address) });
+}
+
+/** In a cluster worker: the counters live in the primary (see startSignInLimitsInPrimary). */
+export function clusterSignInLimits(): SignInLimits {
+  return new SignInLimits({
+    account: new RateLimiterCluster({ ...OPTIONS.account, timeoutMs: 5000 }),
+    address: new RateLimiterCluster({ ...OPTIONS.address, timeoutMs: 5000 }),
+  });
+}
+
+/** Once, in the cluster primary, before it forks: what clusterSignInLimits() in the workers talk to. */
+export function startSignInLimitsInPrimary(): void {
+  new RateLimiterClusterMaster();
+}
+
+function mysqlDatabaseName(databaseUrl: string): string {
+  return decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+}
+
+/**
+ * The counters in the shared database, for several hosts. The migration made
+ * the table (workers would race to create it), and expired rows are removed
+ * here rather than by the library's timer, whose SQLite variant would end the
+ * process with an unhandled rejection when a cleanup fails.
+ */
+export function databaseSignInLimits(db: Knex, databaseUrl: string): SignInLimits {
+  const mysql = databaseUrl.startsWith('mysql://');
+  const make = (options: (typeof OPTIONS)[keyof typeof OPTIONS]) => {
+    const common = { ...options, storeClient: db, storeType: 'knex', tableName: SIGN_IN_LIMITS_TABLE, tableCreated: true, clearExpiredByTimeout: false };
+    return mysql ? new RateLimiterMySQL({ ...common, dbName: mysqlDatabaseName(databaseUrl) }) : new RateLimiterSQLite(common);
+  };
+  const sweep = setInterval(() => {
+    db(SIGN_IN_LIMITS_TABLE)
+      .where('expire', '<', Date.now())
+      .delete()
+      .catch(() => {
+        /* the next sweep tries again; expired rows count for nothing meanwhile */
+      });
+  }, 10 * 60 * 1000);
+  sweep.unref();
+  return new SignInLimits({ account: make(OPTIONS.account), address: make(OPTIONS.address) });
+}
+
+/** Where a worker keeps its counters, from LEADER_ELECTION and whether it runs in a cluster. */
+export function signInLimitsFor(config: { leaderElection: 'lockfile' | 'db'; databaseUrl: string }, db: Knex): SignInLimits {
+  if (config.leaderElection === 'db') return databaseSignInLimits(db, config.databaseUrl);
+  return cluster.isWorker ? clusterSignInLimits() : memorySignInLimits();
+}
