@@ -34,6 +34,12 @@ export interface AppDeps {
 }
 
 export const BODY_LIMIT = '100kb';
+/**
+ * Handing in work: a text of up to 100,000 characters is up to 300 kB of UTF-8
+ * in JSON and 900 kB percent-encoded from the form.
+ */
+export const SUBMISSION_BODY_LIMIT = '1mb';
+const SUBMISSION_PATHS = ['/api/stages/:id/submissions', '/stages/:id/submissions'];
 
 export function createApp(deps: AppDeps): Express {
   const { db, log, sessionSecret } = deps;
@@ -49,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLogger(log));
   app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: secureCookies }));
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h' }));
+  app.use(SUBMISSION_PATHS, express.json({ limit: SUBMISSION_BODY_LIMIT }), express.urlencoded({ extended: false, limit: SUBMISSION_BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
   app.use(cookieParser());

@@ -2,7 +2,7 @@
 // API and an EJS page for the browser; anything unexpected is logged as 500.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, NotFoundError } from '../errors.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isDatabaseUnavailable, unstorableValue } from '../db/errors.js';
 
 interface HttpLikeError {
   status?: number;
@@ -23,6 +23,12 @@ export function describeError(err: unknown): { status: number; code: string; mes
   }
   if (e.code === 'EBADCSRFTOKEN') {
     return { status: 403, code: 'csrf_failed', message: 'The form has expired or did not come from this site; reload the page and try again' };
+  }
+  const unstorable = unstorableValue(err);
+  if (unstorable) {
+    // The API's own limits should refuse such input first; this is the database's word for it.
+    const field = unstorable.column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    return { status: 400, code: 'validation_failed', message: `${field}: ${unstorable.message}`, details: [{ field, message: unstorable.message }] };
   }
   if (isDatabaseUnavailable(err)) return { status: 503, code: 'unavailable', message: 'The database is not answering; try again in a moment' };
   const status = e.status ?? e.statusCode;
