@@ -4,7 +4,6 @@
 // server's drain, then the database.
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
-import { Router } from 'express';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { connect } from './db/connect.js';
@@ -70,14 +69,6 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     runJob: (jobId) => leaderLink.runJob(jobId),
   };
 
-  const metricsRoute = Router().get('/metrics', async (_req, res) => {
-    const metrics: { contentType: string; body: string; error?: string } = inCluster()
-      ? await askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND)
-      : await localMetrics();
-    if (metrics.error) throw new Error(`metrics: ${metrics.error}`);
-    res.type(metrics.contentType).send(metrics.body);
-  });
-
   const app = createApp({
     db,
     log,
@@ -85,9 +76,12 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     secureCookies: config.cookieSecure,
     trustProxy: config.trustProxy,
     signInLimits: signInLimitsFor(config, db),
+    metrics: {
+      token: config.metricsToken,
+      collect: () => (inCluster() ? askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : localMetrics()),
+    },
     extraRoutes: [
       countRequests,
-      metricsRoute,
       schedulerApiRoutes({ db, scheduler: schedulerPort }),
       webSchedulerRoutes({ db, scheduler: schedulerPort, lockPath: describeLock(config) }),
     ],

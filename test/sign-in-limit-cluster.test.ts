@@ -1,7 +1,8 @@
 // The sign-in limit holds across the workers of a real cluster (the counters
 // live in the primary) and, with LEADER_ELECTION=db, across hosts (the
 // counters live in the shared database). Every request goes on a connection
-// of its own, so the cluster hands them to different workers.
+// of its own, so the cluster hands them to different workers. The cluster's
+// /metrics is checked against METRICS_TOKEN on the way.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
@@ -13,6 +14,7 @@ import type { LogLine } from './helpers/processes.js';
 const PASSWORD = 'password-123';
 /** Shared by both "hosts", as a real deployment shares SESSION_SECRET: a CSRF token from one is valid on the other. */
 const SESSION_SECRET = 'a-session-secret-shared-by-every-host-0123456789';
+const METRICS_TOKEN = 'a-metrics-token-for-the-scraper-0123456789';
 
 /** The login form's CSRF token and the cookies it is tied to, from one GET /login. */
 async function loginForm(baseUrl: string): Promise<{ csrf: string; cookie: string }> {
@@ -59,7 +61,7 @@ describe(`sign-in limit across processes, on ${testDialect}`, () => {
 
   test(`failed attempts spread over two workers: the ${ATTEMPTS_PER_ACCOUNT + 1}th for one account is a 429`, async () => {
     const user = await createUser(t.db, { email: 'spread@example.test', password: PASSWORD, role: 'student' });
-    const cluster = await started({ databaseUrl: t.url, workers: 2, env: { SCHEDULER_ENABLED: 'false' } });
+    const cluster = await started({ databaseUrl: t.url, workers: 2, env: { SCHEDULER_ENABLED: 'false', METRICS_TOKEN } });
     clusters.push(cluster);
     const form = await loginForm(cluster.baseUrl);
     for (let i = 0; i < ATTEMPTS_PER_ACCOUNT; i++) {
@@ -71,6 +73,14 @@ describe(`sign-in limit across processes, on ${testDialect}`, () => {
     assert.match(String(refused.body), /Too many attempts; try again in \d+ minutes?/);
     const pids = new Set(cluster.logs.filter(signInLogged).map((line) => line.pid));
     assert.ok(pids.size >= 2, `the attempts reached ${pids.size} worker(s)`);
+
+    // The same workers guard the cluster's /metrics with METRICS_TOKEN.
+    const anonymous = await requestOnNewConnection(`${cluster.baseUrl}/metrics`);
+    assert.equal(anonymous.status, 401);
+    assert.equal((anonymous.body as { error: { code: string } }).error.code, 'unauthorized');
+    const scraped = await requestOnNewConnection(`${cluster.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    assert.equal(scraped.status, 200);
+    assert.match(String(scraped.body), /coursework_http_requests_total/);
   });
 
   test('with LEADER_ELECTION=db, two hosts on one database share the count', async () => {

@@ -15,6 +15,7 @@ import { errorHandler, notFound } from './errors.js';
 import { requestLogger } from './request-log.js';
 import { absoluteSessionLifetime, sessionMiddleware } from './session.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes, type MetricsDeps } from './routes/metrics.js';
 import { courseRoutes } from './routes/api-courses.js';
 import { stageRoutes } from './routes/api-stages.js';
 import { pageLocals, webRoutes } from './routes/web.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   trustProxy?: TrustProxy;
   /** The sign-in rate limit's counters; in-process (memory) when not given. */
   signInLimits?: SignInLimits;
+  /** GET /metrics (and its METRICS_TOKEN); no route when not given. */
+  metrics?: MetricsDeps;
   /** Extra routers mounted before the 404 handler (scheduler, metrics). */
   extraRoutes?: RequestHandler[];
 }
@@ -55,6 +58,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLogger(log));
   app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: secureCookies }));
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h' }));
+  // Pages and API answers carry who is signed in: no browser or proxy may keep them.
+  app.use((_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  });
+  if (deps.metrics) app.use(metricsRoutes(deps.metrics));
   app.use(SUBMISSION_PATHS, express.json({ limit: SUBMISSION_BODY_LIMIT }), express.urlencoded({ extended: false, limit: SUBMISSION_BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
