@@ -11,10 +11,12 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.in
   });
   if (result.success) return result.data;
   throw new ValidationError(
-    result.error.issues.map((issue) => ({
-      field: issue.path.length ? issue.path.join('.') : 'body',
-      message: issue.message,
-    })),
+    result.error.issues.flatMap((issue) =>
+      // A strict object names each field it does not know, one problem per field.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: 'is not a known field' }))
+        : [{ field: issue.path.length ? issue.path.join('.') : 'body', message: issue.message }],
+    ),
   );
 }
 

@@ -1,13 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { apiClient, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
+import { apiClient, startTestServer, userWithToken, type ApiClient, type ApiResponse, type TestServer } from './helpers/http.js';
 
 describe(`courses API on ${testDialect}`, () => {
   let t: TestDatabase;
   let server: TestServer;
   let admin: ApiClient, teacher: ApiClient, otherTeacher: ApiClient, student: ApiClient, anonymous: ApiClient;
   let teacherId: number, otherTeacherId: number, studentId: number;
+  let adminEmail: string, teacherEmail: string, studentEmail: string;
 
   before(async () => {
     t = await createTestDatabase();
@@ -17,6 +18,7 @@ describe(`courses API on ${testDialect}`, () => {
     const ot = await userWithToken(t.db, 'teacher');
     const st = await userWithToken(t.db, 'student');
     [teacherId, otherTeacherId, studentId] = [te.user.id, ot.user.id, st.user.id];
+    [adminEmail, teacherEmail, studentEmail] = [a.user.email, te.user.email, st.user.email];
     admin = apiClient(server.baseUrl, a.token);
     teacher = apiClient(server.baseUrl, te.token);
     otherTeacher = apiClient(server.baseUrl, ot.token);
@@ -89,11 +91,12 @@ describe(`courses API on ${testDialect}`, () => {
 
   test('members: a student sees a course once added, and cannot manage it', async () => {
     const course = (await teacher.post('/api/courses', { title: 'Members', code: 'MEM-1' })).body;
-    const added = await teacher.post(`/api/courses/${course.id}/members`, { userId: studentId });
+    const added = await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail });
     assert.equal(added.status, 201);
-    assert.equal(added.body.userId, studentId);
-    assert.equal((await teacher.post(`/api/courses/${course.id}/members`, { userId: studentId })).status, 201, 'adding twice is harmless');
-    assert.deepEqual((await teacher.get(`/api/courses/${course.id}/members`)).body.items.map((m: { userId: number }) => m.userId), [studentId]);
+    assert.deepEqual(added.body, { id: studentId, name: 'student', email: studentEmail }, 'the student, and nothing more of the user');
+    assert.equal((await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail.toUpperCase() })).status, 201, 'adding twice is harmless');
+    const list = await teacher.get(`/api/courses/${course.id}/members`);
+    assert.deepEqual(list.body, { items: [{ id: studentId, name: 'student', email: studentEmail }], nextCursor: null });
 
     assert.equal((await student.get(`/api/courses/${course.id}`)).status, 200);
     assert.ok((await student.get('/api/courses')).body.items.some((c: { id: number }) => c.id === course.id));
@@ -101,12 +104,87 @@ describe(`courses API on ${testDialect}`, () => {
     assert.equal((await student.delete(`/api/courses/${course.id}`)).status, 403);
     assert.equal((await student.get(`/api/courses/${course.id}/members`)).status, 403);
 
-    const unknownUser = await teacher.post(`/api/courses/${course.id}/members`, { userId: 999999 });
-    assert.equal(unknownUser.status, 400);
-    assert.equal(unknownUser.body.error.details[0].field, 'userId');
+    assert.equal((await student.post(`/api/courses/${course.id}/members`, { junk: true })).status, 403, 'permission before the body');
+    assert.equal((await otherTeacher.post(`/api/courses/${course.id}/members`, { email: studentEmail })).status, 404);
 
     assert.equal((await teacher.delete(`/api/courses/${course.id}/members/${studentId}`)).status, 204);
     assert.equal((await student.get(`/api/courses/${course.id}`)).status, 404);
+  });
+
+  test('members are added by email, students only; unknown emails and other roles are 400s naming email', async () => {
+    const course = (await teacher.post('/api/courses', { title: 'Members 2', code: 'MEM-2' })).body;
+    const expectField = async (body: unknown, field: string, message: RegExp) => {
+      const res = await teacher.post(`/api/courses/${course.id}/members`, body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      const problem = (res.body.error.details as { field: string; message: string }[]).find((d) => d.field === field);
+      assert.ok(problem, `${JSON.stringify(body)}: ${JSON.stringify(res.body.error.details)}`);
+      assert.match(problem.message, message);
+    };
+    await expectField({ email: 'nobody@example.test' }, 'email', /does not belong to anyone signed up/);
+    await expectField({ email: teacherEmail }, 'email', /must belong to a student/);
+    await expectField({ email: adminEmail }, 'email', /must belong to a student/);
+    await expectField({ email: 'not an email' }, 'email', /must be an email address/);
+    await expectField({}, 'email', /is required/);
+    await expectField({ userId: studentId }, 'userId', /is not a known field/);
+    await expectField({ email: studentEmail, role: 'admin' }, 'role', /is not a known field/);
+    assert.deepEqual((await teacher.get(`/api/courses/${course.id}/members`)).body.items, [], 'nobody was added');
+  });
+
+  test('the members list is paged by id', async () => {
+    const course = (await teacher.post('/api/courses', { title: 'Big class', code: 'MEM-3' })).body;
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { user } = await userWithToken(t.db, 'student', `pupil${i}`);
+      ids.push(user.id);
+      assert.equal((await teacher.post(`/api/courses/${course.id}/members`, { email: user.email })).status, 201);
+    }
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ApiResponse = await teacher.get(`/api/courses/${course.id}/members?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(page.status, 200);
+      assert.ok(page.body.items.length <= 2);
+      for (const m of page.body.items) assert.deepEqual(Object.keys(m).sort(), ['email', 'id', 'name']);
+      seen.push(...page.body.items.map((m: { id: number }) => m.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    assert.deepEqual(seen, ids);
+    assert.equal((await teacher.get(`/api/courses/${course.id}/members`)).body.items.length, 5, 'default limit 50');
+    const badCursor = await teacher.get(`/api/courses/${course.id}/members?cursor=abc`);
+    assert.equal(badCursor.status, 400);
+    assert.equal(badCursor.body.error.details[0].field, 'cursor');
+    const tooMany = await teacher.get(`/api/courses/${course.id}/members?limit=201`);
+    assert.equal(tooMany.body.error.details[0].field, 'limit');
+  });
+
+  test('unknown fields in a body are 400s naming them, and nothing changes', async () => {
+    const created = await teacher.post('/api/courses', { title: 'Strict', code: 'STRICT-1', colour: 'red' });
+    assert.equal(created.status, 400);
+    assert.deepEqual(created.body.error.details, [{ field: 'colour', message: 'is not a known field' }]);
+    assert.ok(!(await admin.get('/api/courses?limit=200')).body.items.some((c: { code: string }) => c.code === 'STRICT-1'));
+
+    const course = (await teacher.post('/api/courses', { title: 'Strict', code: 'STRICT-2' })).body;
+    const patched = await teacher.patch(`/api/courses/${course.id}`, { title: 'Renamed', teacher_id: otherTeacherId });
+    assert.equal(patched.status, 400);
+    assert.equal(patched.body.error.details[0].field, 'teacher_id');
+    assert.equal((await teacher.get(`/api/courses/${course.id}`)).body.title, 'Strict');
+  });
+
+  test('who may call is decided before the body is validated: 403 (or 404), not 400', async () => {
+    const junk = { title: '', code: 42, junk: true };
+    const created = await student.post('/api/courses', junk);
+    assert.equal(created.status, 403);
+    assert.equal(created.body.error.code, 'forbidden');
+    assert.equal((await student.call('POST', '/api/courses', '[1,2]', { 'content-type': 'application/json' })).status, 403);
+
+    const course = (await teacher.post('/api/courses', { title: 'Guarded', code: 'GUARD-1' })).body;
+    await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail });
+    assert.equal((await student.patch(`/api/courses/${course.id}`, junk)).status, 403);
+    assert.equal((await student.post(`/api/courses/${course.id}/stages`, junk)).status, 403);
+    assert.equal((await student.post(`/api/courses/${course.id}/members`, junk)).status, 403);
+    assert.equal((await otherTeacher.patch(`/api/courses/${course.id}`, junk)).status, 404);
+    assert.equal((await otherTeacher.post(`/api/courses/${course.id}/stages`, junk)).status, 404);
+    assert.equal((await teacher.patch(`/api/courses/${course.id}`, junk)).status, 400, 'the manager gets the 400');
   });
 
   test('only an admin assigns a course to another teacher', async () => {

@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { apiClient, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
+import { apiClient, startTestServer, userWithToken, type ApiClient, type ApiResponse, type TestServer } from './helpers/http.js';
 import { DAY, HOUR, toIso } from '../src/time.js';
+import { describeError } from '../src/http/errors.js';
 
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -11,6 +12,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
   let server: TestServer;
   let teacher: ApiClient, otherTeacher: ApiClient, student: ApiClient, outsider: ApiClient, admin: ApiClient;
   let courseId: number;
+  let studentEmail: string;
 
   before(async () => {
     t = await createTestDatabase();
@@ -22,8 +24,9 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     outsider = apiClient(server.baseUrl, (await userWithToken(t.db, 'student')).token);
     admin = apiClient(server.baseUrl, (await userWithToken(t.db, 'admin')).token);
     student = apiClient(server.baseUrl, st.token);
+    studentEmail = st.user.email;
     courseId = (await teacher.post('/api/courses', { title: 'Project', code: 'PRJ-1' })).body.id;
-    await teacher.post(`/api/courses/${courseId}/members`, { userId: st.user.id });
+    await teacher.post(`/api/courses/${courseId}/members`, { email: st.user.email });
   });
 
   after(async () => {
@@ -173,7 +176,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     const now = Date.now();
     const active = (await newStage(toIso(now - HOUR), toIso(now + HOUR))).body;
     const second = await userWithToken(t.db, 'student');
-    await teacher.post(`/api/courses/${courseId}/members`, { userId: second.user.id });
+    await teacher.post(`/api/courses/${courseId}/members`, { email: second.user.email });
     const other = apiClient(server.baseUrl, second.token);
     await student.post(`/api/stages/${active.id}/submissions`, { body: 'mine' });
     await other.post(`/api/stages/${active.id}/submissions`, { body: 'theirs' });
@@ -181,10 +184,187 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     assert.equal((await teacher.get(`/api/stages/${active.id}/submissions`)).body.items.length, 2);
   });
 
-  test('deleting a course deletes its stages', async () => {
+  test('deleting a course without submissions deletes its stages', async () => {
     const course = (await teacher.post('/api/courses', { title: 'Gone', code: 'GONE-1' })).body;
     const stage = (await teacher.post(`/api/courses/${course.id}/stages`, { name: 's', startDate: '2031-01-01T00:00:00Z', endDate: '2031-02-01T00:00:00Z' })).body;
     assert.equal((await teacher.delete(`/api/courses/${course.id}`)).status, 204);
     assert.equal((await admin.get(`/api/stages/${stage.id}`)).status, 404);
+  });
+
+  /** A course of the teacher's with the student in it and an active stage. */
+  async function courseWithActiveStage(code: string) {
+    const course = (await teacher.post('/api/courses', { title: code, code })).body;
+    await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail });
+    const now = Date.now();
+    const stage = (await teacher.post(`/api/courses/${course.id}/stages`, { name: 'Open', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body;
+    return { course, stage };
+  }
+
+  test("a course with students' submissions is not deleted (409) unless an admin forces it", async () => {
+    const { course, stage } = await courseWithActiveStage('KEEP-1');
+    assert.equal((await student.post(`/api/stages/${stage.id}/submissions`, { body: 'precious' })).status, 201);
+
+    const refused = await teacher.delete(`/api/courses/${course.id}`);
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /1 submission/);
+    assert.deepEqual(refused.body.error.details, { submissions: 1 });
+    assert.equal((await admin.delete(`/api/courses/${course.id}`)).status, 409, 'an admin too, without force');
+    assert.equal((await teacher.delete(`/api/courses/${course.id}?force=true`)).status, 403, 'only an admin may force');
+    const badForce = await admin.delete(`/api/courses/${course.id}?force=yes`);
+    assert.equal(badForce.status, 400);
+    assert.equal(badForce.body.error.details[0].field, 'force');
+    assert.equal((await teacher.get(`/api/stages/${stage.id}/submissions`)).body.items.length, 1, 'nothing was deleted');
+
+    assert.equal((await admin.delete(`/api/courses/${course.id}?force=true`)).status, 204);
+    assert.equal((await admin.get(`/api/courses/${course.id}`)).status, 404);
+    assert.equal((await t.db('submissions').where({ stage_id: stage.id })).length, 0);
+  });
+
+  test("a stage with students' submissions is not deleted (409) unless an admin forces it", async () => {
+    const { stage } = await courseWithActiveStage('KEEP-2');
+    assert.equal((await student.post(`/api/stages/${stage.id}/submissions`, { body: 'precious' })).status, 201);
+    const refused = await teacher.delete(`/api/stages/${stage.id}`);
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /1 submission/);
+    assert.equal((await teacher.delete(`/api/stages/${stage.id}?force=true`)).status, 403);
+    assert.equal((await teacher.get(`/api/stages/${stage.id}`)).status, 200);
+    assert.equal((await admin.delete(`/api/stages/${stage.id}?force=true`)).status, 204);
+    assert.equal((await teacher.get(`/api/stages/${stage.id}`)).status, 404);
+  });
+
+  test('a student keeps at most 20 submissions per stage: the 21st is a 409, others are not affected', async () => {
+    const { course, stage } = await courseWithActiveStage('CAP-1');
+    for (let i = 1; i <= 20; i++) assert.equal((await student.post(`/api/stages/${stage.id}/submissions`, { body: `try ${i}` })).status, 201, `submission ${i}`);
+    const refused = await student.post(`/api/stages/${stage.id}/submissions`, { body: 'try 21' });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /20 submissions for stage "Open", the most a student may/);
+    const mine = (await student.get(`/api/stages/${stage.id}/submissions?limit=200`)).body.items;
+    assert.equal(mine.length, 20);
+    assert.equal(mine[0].body, 'try 20', 'none of the earlier ones was dropped');
+    assert.equal(mine[19].body, 'try 1');
+
+    const other = await userWithToken(t.db, 'student');
+    await teacher.post(`/api/courses/${course.id}/members`, { email: other.user.email });
+    assert.equal((await apiClient(server.baseUrl, other.token).post(`/api/stages/${stage.id}/submissions`, { body: 'mine' })).status, 201);
+    const stage2 = (await teacher.post(`/api/courses/${course.id}/stages`, { name: 'Next', startDate: toIso(Date.now() - HOUR), endDate: toIso(Date.now() + DAY) })).body;
+    assert.equal((await student.post(`/api/stages/${stage2.id}/submissions`, { body: 'next stage' })).status, 201, 'the cap is per stage');
+  });
+
+  test('a 100,000-character text of two-byte characters is stored whole', async () => {
+    const { stage } = await courseWithActiveStage('BIG-1');
+    const body = 'é'.repeat(100_000);
+    const res = await student.post(`/api/stages/${stage.id}/submissions`, { body });
+    assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 300));
+    const stored = await t.db('submissions').where({ id: res.body.id }).first();
+    assert.equal(stored.body.length, 100_000);
+    assert.equal(stored.body, body);
+    assert.equal((await teacher.get(`/api/stages/${stage.id}/submissions`)).body.items[0].body, body);
+    const tooLong = await student.post(`/api/stages/${stage.id}/submissions`, { body: 'é'.repeat(100_001) });
+    assert.equal(tooLong.status, 400);
+    assert.equal(tooLong.body.error.details[0].field, 'body');
+  });
+
+  test("the database's 'data too long' is a 400 naming the field", async () => {
+    // What MySQL/MariaDB answer in strict mode; SQLite does not check lengths.
+    const driverError = (code: string, sqlMessage: string) => Object.assign(new Error(sqlMessage), { code, sqlMessage });
+    assert.deepEqual(describeError(driverError('ER_DATA_TOO_LONG', "Data too long for column 'body' at row 1")), {
+      status: 400,
+      code: 'validation_failed',
+      message: 'body: is too long to store',
+      details: [{ field: 'body', message: 'is too long to store' }],
+    });
+    const mariadbCut = driverError('ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', "Incorrect string value: '\\xC3\\xA9' for column `cw`.`submissions`.`body` at row 1");
+    assert.deepEqual(describeError(mariadbCut).details, [{ field: 'body', message: 'is too long or has characters that cannot be stored' }]);
+    const mysqlCut = driverError('ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', "Incorrect string value: '\\xF0\\x9F' for column 'start_date' at row 1");
+    assert.deepEqual(describeError(mysqlCut).details, [{ field: 'startDate', message: 'is too long or has characters that cannot be stored' }]);
+    if (t.dialect !== 'mysql') return;
+
+    // The server's own errors: a short column, and a TEXT (65,535 bytes) cut inside a two-byte character.
+    const refused = (write: Promise<unknown>) => write.then(() => assert.fail('the server took a value longer than the column'), (e: unknown) => e);
+    const tooLong = describeError(await refused(t.db('courses').where({ id: courseId }).update({ timezone: 'x'.repeat(65) })));
+    assert.equal(tooLong.status, 400);
+    assert.deepEqual(tooLong.details, [{ field: 'timezone', message: 'is too long to store' }]);
+    const cut = describeError(await refused(t.db('stages').where({ course_id: courseId }).update({ description: 'é'.repeat(40_000) })));
+    assert.equal(cut.status, 400);
+    assert.equal((cut.details as { field: string }[])[0].field, 'description');
+  });
+
+  test('stages, transitions and submissions are paged with a cursor in a stable order', async () => {
+    const course = (await teacher.post('/api/courses', { title: 'Paging', code: 'PAGE-S' })).body;
+    await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail });
+    const now = Date.now();
+    // Two pairs share a start: they come by id.
+    const starts = [now + 5 * DAY, now - HOUR, now + 2 * DAY, now - HOUR, now + 5 * DAY];
+    const ids: number[] = [];
+    for (const [i, start] of starts.entries()) {
+      ids.push((await teacher.post(`/api/courses/${course.id}/stages`, { name: `s${i}`, startDate: toIso(start), endDate: toIso(start + 2 * DAY) })).body.id);
+    }
+    const expected = ids.map((id, i) => ({ id, start: starts[i] })).sort((a, b) => a.start - b.start || a.id - b.id).map((x) => x.id);
+    async function all(path: string, limit: number) {
+      const items: { id: number }[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res: ApiResponse = await teacher.get(`${path}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(Object.keys(res.body).sort(), ['items', 'nextCursor']);
+        assert.ok(res.body.items.length <= limit);
+        items.push(...res.body.items);
+        cursor = res.body.nextCursor;
+        pages += 1;
+      } while (cursor);
+      return { items, pages };
+    }
+    const stages = await all(`/api/courses/${course.id}/stages`, 2);
+    assert.deepEqual(stages.items.map((s) => s.id), expected, 'by start, then id');
+    assert.equal(stages.pages, 3);
+    const first = await teacher.get(`/api/courses/${course.id}/stages`);
+    assert.equal(first.body.items.length, 5);
+    assert.equal(first.body.nextCursor, null);
+
+    const [active] = (await teacher.get(`/api/courses/${course.id}/stages?limit=1`)).body.items;
+    for (const end of [now - 1000, now + DAY, now - 1000]) await teacher.patch(`/api/stages/${active.id}`, { endDate: toIso(end) });
+    const history = await all(`/api/stages/${active.id}/transitions`, 1);
+    assert.deepEqual(
+      history.items.map((x) => `${(x as unknown as { from: string }).from}`),
+      ['pending', 'active', 'completed', 'active'],
+      'oldest first',
+    );
+    assert.deepEqual(Object.keys(history.items[0]).sort(), ['at', 'cause', 'from', 'to']);
+
+    await teacher.patch(`/api/stages/${active.id}`, { endDate: toIso(now + DAY) });
+    for (let i = 0; i < 5; i++) await student.post(`/api/stages/${active.id}/submissions`, { body: `n${i}` });
+    const submissions = await all(`/api/stages/${active.id}/submissions`, 2);
+    assert.deepEqual(submissions.items.map((x) => (x as unknown as { body: string }).body), ['n4', 'n3', 'n2', 'n1', 'n0'], 'newest first');
+
+    for (const bad of ['abc', '1', '1.2.3', '1.x']) {
+      const res = await teacher.get(`/api/courses/${course.id}/stages?cursor=${bad}`);
+      assert.equal(res.status, 400, bad);
+      assert.equal(res.body.error.details[0].field, 'cursor');
+    }
+    assert.equal((await teacher.get(`/api/stages/${active.id}/transitions?limit=500`)).body.error.details[0].field, 'limit');
+  });
+
+  test('unknown fields are 400s naming them; who may call is decided first', async () => {
+    const now = Date.now();
+    const unknownStage = await newStage(toIso(now + DAY), toIso(now + 2 * DAY), { status: 'active' });
+    assert.equal(unknownStage.status, 400);
+    assert.deepEqual(unknownStage.body.error.details, [{ field: 'status', message: 'is not a known field' }]);
+    const stage = (await newStage(toIso(now - HOUR), toIso(now + DAY))).body;
+    const patched = await teacher.patch(`/api/stages/${stage.id}`, { name: 'x', courseId: 1 });
+    assert.equal(patched.status, 400);
+    assert.equal(patched.body.error.details[0].field, 'courseId');
+    const submitted = await student.post(`/api/stages/${stage.id}/submissions`, { body: 'x', grade: 'A' });
+    assert.equal(submitted.status, 400);
+    assert.equal(submitted.body.error.details[0].field, 'grade');
+    assert.equal((await student.get(`/api/stages/${stage.id}/submissions`)).body.items.length, 0, 'nothing was stored');
+
+    const junk = { name: 42, junk: true };
+    assert.equal((await student.patch(`/api/stages/${stage.id}`, junk)).status, 403);
+    assert.equal((await student.call('DELETE', `/api/stages/${stage.id}`)).status, 403);
+    assert.equal((await teacher.post(`/api/stages/${stage.id}/submissions`, junk)).status, 403, 'teachers hand in nothing, whatever the body');
+    assert.equal((await outsider.post(`/api/stages/${stage.id}/submissions`, junk)).status, 404);
+    assert.equal((await otherTeacher.patch(`/api/stages/${stage.id}`, junk)).status, 404);
+    assert.equal((await student.post(`/api/stages/${stage.id}/submissions`, junk)).status, 400, 'a student of the course gets the 400');
   });
 });

@@ -38,7 +38,7 @@ describe(`web pages on ${testDialect}`, () => {
     studentUser = student.user;
     teacherApi = apiClient(server.baseUrl, teacher.token);
     courseId = (await teacherApi.post('/api/courses', { title: 'Software Project', code: 'SWP-27', timezone: 'Europe/Berlin' })).body.id;
-    await teacherApi.post(`/api/courses/${courseId}/members`, { userId: student.user.id });
+    await teacherApi.post(`/api/courses/${courseId}/members`, { email: student.user.email });
     const now = Date.now();
     const add = async (name: string, start: number, end: number) =>
       (await teacherApi.post(`/api/courses/${courseId}/stages`, { name, startDate: toIso(start), endDate: toIso(end) })).body.id as number;
@@ -262,6 +262,10 @@ describe(`web pages on ${testDialect}`, () => {
     assert.match(fieldBlock(unknown.text, 'email'), /Email does not belong to anyone signed up/);
     assert.match(fieldBlock(unknown.text, 'email'), /value="nobody@example.test"/);
 
+    const teacherEmail = await b.post(`/courses/${courseId}/members`, { _csrf: csrf, email: teacherUser.email });
+    assert.equal(teacherEmail.status, 400);
+    assert.match(fieldBlock(teacherEmail.text, 'email'), /Email must belong to a student/);
+
     assert.equal((await b.post(`/courses/${courseId}/members`, { _csrf: csrf, email: newcomer.email })).status, 303);
     assert.ok((await b.get(`/courses/${courseId}`)).text.includes(newcomer.email));
     const removed = await b.post(`/courses/${courseId}/members/${newcomer.id}/remove`, { _csrf: csrf });
@@ -278,6 +282,100 @@ describe(`web pages on ${testDialect}`, () => {
     const res = await b.post(`/stages/${id}/delete`, { _csrf: Browser.csrfFrom(confirm.text) });
     assert.equal(res.status, 303);
     assert.equal((await teacherApi.get(`/api/stages/${id}`)).status, 404);
+  });
+
+  test('a student posting the course form gets 403, whatever the form holds', async () => {
+    const b = await signedIn(studentUser);
+    const csrf = Browser.csrfFrom((await b.get('/courses')).text);
+    assert.equal((await b.post('/courses', { _csrf: csrf, title: '', code: '' })).status, 403);
+    const teacher = await signedIn(teacherUser);
+    const teacherCsrf = Browser.csrfFrom((await teacher.get(`/stages/${stages.active}`)).text);
+    assert.equal((await teacher.post(`/stages/${stages.active}/submissions`, { _csrf: teacherCsrf, body: '', link: 'junk' })).status, 403);
+  });
+
+  test("deleting a course asks first, and keeps students' work unless an admin confirms deleting it", async () => {
+    const { user: admin } = await userWithToken(t.db, 'admin');
+    const now = Date.now();
+    const course = (await teacherApi.post('/api/courses', { title: 'Doomed course', code: 'DOOM-1' })).body;
+    await teacherApi.post(`/api/courses/${course.id}/members`, { email: studentUser.email });
+    const stage = (await teacherApi.post(`/api/courses/${course.id}/stages`, { name: 'Open', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body;
+    const student = await signedIn(studentUser);
+    const stagePage = await student.get(`/stages/${stage.id}`);
+    assert.equal((await student.post(`/stages/${stage.id}/submissions`, { _csrf: Browser.csrfFrom(stagePage.text), body: 'Keep me', link: '' })).status, 303);
+
+    const teacher = await signedIn(teacherUser);
+    assert.match((await teacher.get(`/courses/${course.id}`)).text, new RegExp(`href="/courses/${course.id}/delete"`));
+    const confirm = await teacher.get(`/courses/${course.id}/delete`);
+    assert.equal(confirm.status, 200);
+    assert.match(confirm.text, /Delete DOOM-1\?/);
+    assert.match(confirm.text, /<strong>1 submission<\/strong> for it, so it is not deleted/);
+    assert.doesNotMatch(confirm.text, /<button type="submit" class="danger-button">/, 'no delete button for the teacher');
+    const refused = await teacher.post(`/courses/${course.id}/delete`, { _csrf: Browser.csrfFrom(confirm.text) });
+    assert.equal(refused.status, 409);
+    assert.match(refused.text, /role="alert">Course has 1 submission/);
+    assert.equal((await teacherApi.get(`/api/courses/${course.id}`)).status, 200);
+
+    const a = await signedIn(admin);
+    const adminConfirm = await a.get(`/courses/${course.id}/delete`);
+    assert.match(adminConfirm.text, /name="force" value="true"/);
+    const unticked = await a.post(`/courses/${course.id}/delete`, { _csrf: Browser.csrfFrom(adminConfirm.text) });
+    assert.equal(unticked.status, 409, 'the box must be ticked');
+    const deleted = await a.post(`/courses/${course.id}/delete`, { _csrf: Browser.csrfFrom(adminConfirm.text), force: 'true' });
+    assert.equal(deleted.status, 303);
+    assert.equal(deleted.location, '/courses');
+    assert.equal((await teacherApi.get(`/api/courses/${course.id}`)).status, 404);
+
+    const empty = (await teacherApi.post('/api/courses', { title: 'Empty course', code: 'DOOM-2' })).body;
+    const emptyConfirm = await teacher.get(`/courses/${empty.id}/delete`);
+    assert.match(emptyConfirm.text, /No work has been handed in for it/);
+    assert.equal((await teacher.post(`/courses/${empty.id}/delete`, { _csrf: Browser.csrfFrom(emptyConfirm.text) })).status, 303);
+    assert.equal((await teacherApi.get(`/api/courses/${empty.id}`)).status, 404);
+  });
+
+  test('the stage page shows the latest 20 submissions and links to older ones', async () => {
+    const now = Date.now();
+    const stageId = (await teacherApi.post(`/api/courses/${courseId}/stages`, { name: 'Busy', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body.id as number;
+    const { user: second, token } = await userWithToken(t.db, 'student', 'second');
+    await teacherApi.post(`/api/courses/${courseId}/members`, { email: second.email });
+    const secondApi = apiClient(server.baseUrl, token);
+    const firstBrowser = await signedIn(studentUser);
+    const csrf = Browser.csrfFrom((await firstBrowser.get(`/stages/${stageId}`)).text);
+    for (let i = 1; i <= 13; i++) assert.equal((await firstBrowser.post(`/stages/${stageId}/submissions`, { _csrf: csrf, body: `first-${i}-end`, link: '' })).status, 303);
+    for (let i = 1; i <= 12; i++) assert.equal((await secondApi.post(`/api/stages/${stageId}/submissions`, { body: `second-${i}-end` })).status, 201);
+
+    const b = await signedIn(teacherUser);
+    const page = await b.get(`/stages/${stageId}`);
+    const count = (html: string) => (html.match(/<li class="submission">/g) ?? []).length;
+    assert.equal(count(page.text), 20);
+    assert.ok(page.text.includes('second-12-end') && !page.text.includes('first-1-end'), 'newest first');
+    assert.ok(page.text.includes(second.email), 'authors are named');
+    const older = /href="(\/stages\/\d+\?before=[^"]+)">Older submissions/.exec(page.text);
+    assert.ok(older, 'a link to older submissions');
+    const rest = await b.get(older[1].replace(/&amp;/g, '&'));
+    assert.equal(rest.status, 200);
+    assert.equal(count(rest.text), 5);
+    assert.ok(rest.text.includes('first-1-end'));
+    assert.doesNotMatch(rest.text, /Older submissions/);
+    assert.match(rest.text, /Newest submissions/);
+    assert.equal((await b.get(`/stages/${stageId}?before=junk`)).status, 400);
+
+    const own = await firstBrowser.get(`/stages/${stageId}`);
+    assert.equal(count(own.text), 13, 'a student sees their own');
+    assert.ok(!own.text.includes('second-1-end'));
+  });
+
+  test('deleting a stage with submissions is refused for a teacher', async () => {
+    const now = Date.now();
+    const stageId = (await teacherApi.post(`/api/courses/${courseId}/stages`, { name: 'Worked on', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body.id as number;
+    const student = await signedIn(studentUser);
+    const csrf = Browser.csrfFrom((await student.get(`/stages/${stageId}`)).text);
+    assert.equal((await student.post(`/stages/${stageId}/submissions`, { _csrf: csrf, body: 'Work', link: '' })).status, 303);
+    const b = await signedIn(teacherUser);
+    const confirm = await b.get(`/stages/${stageId}/delete`);
+    assert.match(confirm.text, /<strong>1 submission<\/strong> for it, so it is not deleted/);
+    const refused = await b.post(`/stages/${stageId}/delete`, { _csrf: Browser.csrfFrom(confirm.text) });
+    assert.equal(refused.status, 409);
+    assert.equal((await teacherApi.get(`/api/stages/${stageId}`)).status, 200);
   });
 
   test('logout ends the session', async () => {

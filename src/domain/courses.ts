@@ -3,9 +3,11 @@
 import type { Knex } from 'knex';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { lockRows } from '../db/locks.js';
 import type { CourseRow, UserRow } from '../db/tables.js';
 import type { Actor } from './users.js';
 import { announceStagesChanged } from './stage-events.js';
+import { pageOf, type Page, type PageRequest } from './paging.js';
 
 export interface Course {
   id: number;
@@ -83,8 +85,13 @@ export async function listVisibleCourses(
   return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
 }
 
-export async function createCourse(db: Knex, actor: Actor, input: CourseInput, now = Date.now()): Promise<Course> {
+/** Who may create courses at all; checked before the request body is read. */
+export function assertMayCreateCourse(actor: Actor): void {
   if (actor.role === 'student') throw new ForbiddenError('Only teachers and admins create courses');
+}
+
+export async function createCourse(db: Knex, actor: Actor, input: CourseInput, now = Date.now()): Promise<Course> {
+  assertMayCreateCourse(actor);
   let teacherId = actor.id;
   if (input.teacherId !== undefined && input.teacherId !== actor.id) {
     if (actor.role !== 'admin') throw new ForbiddenError('Only an admin may create a course for another teacher');
@@ -125,40 +132,105 @@ export async function updateCourse(db: Knex, actor: Actor, id: number, input: Pa
   return getVisibleCourse(db, actor, id);
 }
 
-export async function deleteCourse(db: Knex, actor: Actor, id: number): Promise<void> {
+/** Submissions handed in for the course's stages. */
+export async function countCourseSubmissions(db: Knex, courseId: number): Promise<number> {
+  const row = await db('submissions')
+    .join('stages', 'stages.id', 'submissions.stage_id')
+    .where('stages.course_id', courseId)
+    .count({ n: '*' })
+    .first();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Deletes the course with its stages. Students' work is never deleted as a side
+ * effect: while the course has submissions this is a 409, unless an admin
+ * passes `force`. The course's memberships are locked first, as a submission
+ * locks its author's (createSubmission), so no work can be handed in between
+ * the count and the delete.
+ */
+export async function deleteCourse(db: Knex, actor: Actor, id: number, { force = false }: { force?: boolean } = {}): Promise<void> {
   await getManagedCourse(db, actor, id);
-  await db('courses').where({ id }).delete();
+  if (force && actor.role !== 'admin') throw new ForbiddenError('Only an admin may delete a course together with its submissions');
+  await db.transaction(async (trx) => {
+    if (!(await lockRows(trx, 'courses', { id }, 'updated_at'))) throw new NotFoundError('Course');
+    await lockRows(trx, 'course_members', { course_id: id }, 'created_at');
+    const submissions = await countCourseSubmissions(trx, id);
+    if (submissions > 0 && !force) {
+      throw new ConflictError(
+        `Course has ${submissions} submission${submissions === 1 ? '' : 's'} from its students; it is not deleted. ` +
+          'An admin may delete it with its submissions (?force=true).',
+        { submissions },
+      );
+    }
+    await trx('courses').where({ id }).delete();
+  });
   // Its stages went with it (cascade): the leader may be armed for one of them.
   announceStagesChanged();
 }
 
+/** What a course's teacher sees of a member: never the role, a hash or anything else. */
 export interface Member {
-  userId: number;
-  email: string;
+  id: number;
   name: string;
-  role: string;
+  email: string;
 }
 
-export async function listMembers(db: Knex, actor: Actor, courseId: number): Promise<Member[]> {
+type MemberRow = Pick<UserRow, 'id' | 'email' | 'name'>;
+
+function toMember(row: MemberRow): Member {
+  return { id: Number(row.id), name: String(row.name), email: String(row.email) };
+}
+
+/** The course's members by user id, a page at a time (`after`: the last id of the previous page). */
+export async function listMembers(db: Knex, actor: Actor, courseId: number, { limit, after }: PageRequest<number>): Promise<Page<Member, number>> {
   await getManagedCourse(db, actor, courseId);
+  const query = db('course_members')
+    .join('users', 'users.id', 'course_members.user_id')
+    .where('course_members.course_id', courseId)
+    .orderBy('users.id')
+    .limit(limit + 1)
+    .select<MemberRow[]>('users.id', 'users.email', 'users.name');
+  if (after !== undefined) query.andWhere('users.id', '>', after);
+  return pageOf((await query).map(toMember), limit, (member) => member.id);
+}
+
+/** The emails of those of `userIds` who are members, for a page that names them. */
+export async function memberEmails(db: Knex, actor: Actor, courseId: number, userIds: number[]): Promise<Map<number, string>> {
+  await getManagedCourse(db, actor, courseId);
+  if (userIds.length === 0) return new Map();
   const rows = await db('course_members')
     .join('users', 'users.id', 'course_members.user_id')
     .where('course_members.course_id', courseId)
-    .orderBy('users.email')
-    .select<Pick<UserRow, 'id' | 'email' | 'name' | 'role'>[]>('users.id', 'users.email', 'users.name', 'users.role');
-  return rows.map((r) => ({ userId: Number(r.id), email: String(r.email), name: String(r.name), role: String(r.role) }));
+    .whereIn('users.id', [...new Set(userIds)])
+    .select<MemberRow[]>('users.id', 'users.email', 'users.name');
+  return new Map(rows.map((row) => [Number(row.id), String(row.email)]));
 }
 
-export async function addMember(db: Knex, actor: Actor, courseId: number, userId: number, now = Date.now()): Promise<Member> {
-  await getManagedCourse(db, actor, courseId);
-  const user = await db<UserRow>('users').where({ id: userId }).first('id', 'email', 'name', 'role');
-  if (!user) throw ValidationError.field('userId', 'must be the id of an existing user');
+/** Members are students; `field` names the input that chose the user. */
+async function enrol(db: Knex, courseId: number, user: (MemberRow & Pick<UserRow, 'role'>) | undefined, field: string, now: number): Promise<Member> {
+  if (!user) throw ValidationError.field(field, 'does not belong to anyone signed up');
+  if (user.role !== 'student') throw ValidationError.field(field, 'must belong to a student: only students are members of a course');
   try {
-    await db('course_members').insert({ course_id: courseId, user_id: userId, created_at: now });
+    await db('course_members').insert({ course_id: courseId, user_id: user.id, created_at: now });
   } catch (err) {
     if (!isUniqueViolation(err)) throw err; // already a member: adding again is a no-op
   }
-  return { userId, email: String(user.email), name: String(user.name), role: String(user.role) };
+  return toMember(user);
+}
+
+/** Adds a student by email (the API and the course page). Permission first, so only managers learn who is signed up. */
+export async function addMemberByEmail(db: Knex, actor: Actor, courseId: number, email: string, now = Date.now()): Promise<Member> {
+  await getManagedCourse(db, actor, courseId);
+  const user = await db<UserRow>('users').where({ email: email.trim().toLowerCase() }).first('id', 'email', 'name', 'role');
+  return enrol(db, courseId, user, 'email', now);
+}
+
+/** Adds a student by user id (the demo seed). */
+export async function addMember(db: Knex, actor: Actor, courseId: number, userId: number, now = Date.now()): Promise<Member> {
+  await getManagedCourse(db, actor, courseId);
+  const user = await db<UserRow>('users').where({ id: userId }).first('id', 'email', 'name', 'role');
+  return enrol(db, courseId, user, 'userId', now);
 }
 
 export async function removeMember(db: Knex, actor: Actor, courseId: number, userId: number): Promise<void> {

@@ -1,8 +1,9 @@
 // Stages of a course. The status column is derived from the dates and the
 // database clock; create and edit set it here, the scheduler moves it on time.
 import type { Knex } from 'knex';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { dbNowMs } from '../db/clock.js';
+import { lockRows } from '../db/locks.js';
 import { ms } from '../db/rows.js';
 import type { StageRow, StageTransitionRow } from '../db/tables.js';
 import { toIso } from '../time.js';
@@ -10,6 +11,7 @@ import { getManagedCourse, getVisibleCourse, type Course } from './courses.js';
 import { recordTransitions, statusAt, type StageStatus } from './stage-status.js';
 import { announceStagesChanged } from './stage-events.js';
 import type { Actor } from './users.js';
+import { pageOf, type Page, type PageRequest } from './paging.js';
 
 export interface Stage {
   id: number;
@@ -39,8 +41,8 @@ export function stageJson(stage: Stage) {
   return { ...stage, startDate: toIso(stage.startDate), endDate: toIso(stage.endDate) };
 }
 
-export function transitionJson(t: Transition) {
-  return { ...t, at: toIso(t.at) };
+export function transitionJson({ from, to, at, cause }: Transition) {
+  return { from, to, at: toIso(at), cause };
 }
 
 function toStage(row: StageRow): Stage {
@@ -59,10 +61,26 @@ function checkWindow(startDate: number, endDate: number): void {
   if (endDate <= startDate) throw ValidationError.field('endDate', 'must be after startDate');
 }
 
-export async function listStages(db: Knex, actor: Actor, courseId: number): Promise<Stage[]> {
+/** Where a page of stages ends: they are ordered by start, then id. */
+export interface StageKey {
+  startDate: number;
+  id: number;
+}
+
+export async function listStages(db: Knex, actor: Actor, courseId: number, { limit, after }: PageRequest<StageKey>): Promise<Page<Stage, StageKey>> {
   await getVisibleCourse(db, actor, courseId);
-  const rows = await db<StageRow>('stages').where({ course_id: courseId }).orderBy([{ column: 'start_date' }, { column: 'id' }]);
-  return rows.map(toStage);
+  const query = db<StageRow>('stages')
+    .where({ course_id: courseId })
+    .orderBy([{ column: 'start_date' }, { column: 'id' }])
+    .limit(limit + 1);
+  if (after) {
+    query.andWhere((q) => {
+      q.where('start_date', '>', after.startDate).orWhere((same) => {
+        same.where('start_date', after.startDate).andWhere('id', '>', after.id);
+      });
+    });
+  }
+  return pageOf((await query).map(toStage), limit, (stage) => ({ startDate: stage.startDate, id: stage.id }));
 }
 
 /** The stage and its course, if the actor may see the course. */
@@ -76,6 +94,13 @@ export async function getVisibleStage(db: Knex, actor: Actor, id: number): Promi
     if (err instanceof NotFoundError) throw new NotFoundError('Stage');
     throw err;
   }
+}
+
+/** The stage and its course if the actor may change them: 404 if invisible, 403 if only visible. */
+export async function getManagedStage(db: Knex, actor: Actor, id: number): Promise<{ stage: Stage; course: Course }> {
+  const { stage, course } = await getVisibleStage(db, actor, id);
+  await getManagedCourse(db, actor, course.id);
+  return { stage, course };
 }
 
 export async function createStage(db: Knex, actor: Actor, courseId: number, input: StageInput): Promise<Stage> {
@@ -135,15 +160,40 @@ function definedOnly<T extends object>(input: T): Partial<T> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export async function deleteStage(db: Knex, actor: Actor, id: number): Promise<void> {
-  const { course } = await getVisibleStage(db, actor, id);
-  await getManagedCourse(db, actor, course.id);
-  await db('stages').where({ id }).delete();
+export async function countStageSubmissions(db: Knex, stageId: number): Promise<number> {
+  const row = await db('submissions').where({ stage_id: stageId }).count({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Deletes the stage with its history. As for a course (deleteCourse), students'
+ * work is not deleted as a side effect: 409 while the stage has submissions,
+ * unless an admin passes `force`. The stage row is locked first: a submission
+ * being handed in meanwhile either is counted or finds the stage gone.
+ */
+export async function deleteStage(db: Knex, actor: Actor, id: number, { force = false }: { force?: boolean } = {}): Promise<void> {
+  await getManagedStage(db, actor, id);
+  if (force && actor.role !== 'admin') throw new ForbiddenError('Only an admin may delete a stage together with its submissions');
+  await db.transaction(async (trx) => {
+    if (!(await lockRows(trx, 'stages', { id }, 'updated_at'))) throw new NotFoundError('Stage');
+    const submissions = await countStageSubmissions(trx, id);
+    if (submissions > 0 && !force) {
+      throw new ConflictError(
+        `Stage has ${submissions} submission${submissions === 1 ? '' : 's'} from students; it is not deleted. ` +
+          'An admin may delete it with its submissions (?force=true).',
+        { submissions },
+      );
+    }
+    await trx('stages').where({ id }).delete();
+  });
   announceStagesChanged();
 }
 
-export async function listTransitions(db: Knex, actor: Actor, stageId: number): Promise<Transition[]> {
+/** The stage's status history, oldest first (`after`: the last transition id of the previous page). */
+export async function listTransitions(db: Knex, actor: Actor, stageId: number, { limit, after }: PageRequest<number>): Promise<Page<Transition & { id: number }, number>> {
   await getVisibleStage(db, actor, stageId);
-  const rows = await db<StageTransitionRow>('stage_transitions').where({ stage_id: stageId }).orderBy('id');
-  return rows.map((r) => ({ from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: ms(r.at), cause: String(r.cause) }));
+  const query = db<StageTransitionRow>('stage_transitions').where({ stage_id: stageId }).orderBy('id').limit(limit + 1);
+  if (after !== undefined) query.andWhere('id', '>', after);
+  const rows = (await query).map((r) => ({ id: ms(r.id), from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: ms(r.at), cause: String(r.cause) }));
+  return pageOf(rows, limit, (t) => t.id);
 }

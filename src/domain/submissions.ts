@@ -1,15 +1,22 @@
 // Work handed in for a stage. Accepted only while the stage is active, judged
 // by its dates against the database clock rather than by the status column,
-// which the scheduler updates a moment after each boundary.
+// which the scheduler updates a moment after each boundary. A student keeps at
+// most MAX_SUBMISSIONS_PER_STAGE per stage: the next one is refused (409), and
+// nothing handed in is ever deleted to make room.
 import type { Knex } from 'knex';
-import { ConflictError, ForbiddenError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { dbNowMs } from '../db/clock.js';
+import { isForeignKeyViolation } from '../db/errors.js';
+import { lockRows } from '../db/locks.js';
 import { ms } from '../db/rows.js';
 import { toIso } from '../time.js';
-import { canManage, isMember } from './courses.js';
-import { getVisibleStage } from './stages.js';
+import { canManage, isMember, type Course } from './courses.js';
+import { getVisibleStage, type Stage } from './stages.js';
 import { statusAt } from './stage-status.js';
 import type { Actor } from './users.js';
+import { pageOf, type Page, type PageRequest } from './paging.js';
+
+export const MAX_SUBMISSIONS_PER_STAGE = 20;
 
 export interface Submission {
   id: number;
@@ -40,29 +47,72 @@ function toSubmission(row: Record<string, unknown>): Submission {
   };
 }
 
-export async function createSubmission(db: Knex, actor: Actor, stageId: number, input: SubmissionInput): Promise<Submission> {
-  if (!input.body && !input.link) throw ValidationError.field('body', 'give the work as text (body) or a link');
+const NOT_A_STUDENT = 'Only students of this course hand in work';
+
+/** The stage if the actor may hand in work for it (404 if invisible, 403 if not a student of the course); checked before the body is read. */
+export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number): Promise<{ stage: Stage; course: Course }> {
   const { stage, course } = await getVisibleStage(db, actor, stageId);
-  if (actor.role !== 'student' || !(await isMember(db, course.id, actor.id))) {
-    throw new ForbiddenError('Only students of this course hand in work');
-  }
-  const now = await dbNowMs(db);
-  const status = statusAt(stage.startDate, stage.endDate, now);
-  if (status === 'pending') {
-    throw new ConflictError(`Stage "${stage.name}" is pending: submissions open at ${toIso(stage.startDate)}`, { status });
-  }
-  if (status === 'completed') {
-    throw new ConflictError(`Stage "${stage.name}" is completed: submissions closed at ${toIso(stage.endDate)}`, { status });
-  }
-  const row = { stage_id: stageId, student_id: actor.id, body: input.body ?? null, link: input.link ?? null, created_at: now };
-  const [id] = await db('submissions').insert(row);
-  return toSubmission({ id, ...row });
+  if (actor.role !== 'student' || !(await isMember(db, course.id, actor.id))) throw new ForbiddenError(NOT_A_STUDENT);
+  return { stage, course };
 }
 
-/** Teachers and admins see every submission of the stage, students their own. */
-export async function listSubmissions(db: Knex, actor: Actor, stageId: number): Promise<Submission[]> {
+export async function createSubmission(db: Knex, actor: Actor, stageId: number, input: SubmissionInput): Promise<Submission> {
+  const { stage, course } = await getStageToSubmitTo(db, actor, stageId);
+  if (!input.body && !input.link) throw ValidationError.field('body', 'give the work as text (body) or a link');
+  try {
+    return await db.transaction(async (trx) => {
+      // The author's membership row is the lock: one submission of theirs at a
+      // time (so the count below holds until the insert), and a course being
+      // deleted (which locks its memberships first) is not handed work meanwhile.
+      if (!(await lockRows(trx, 'course_members', { course_id: course.id, user_id: actor.id }, 'created_at'))) {
+        throw new ForbiddenError(NOT_A_STUDENT);
+      }
+      const now = await dbNowMs(trx);
+      const status = statusAt(stage.startDate, stage.endDate, now);
+      if (status === 'pending') {
+        throw new ConflictError(`Stage "${stage.name}" is pending: submissions open at ${toIso(stage.startDate)}`, { status });
+      }
+      if (status === 'completed') {
+        throw new ConflictError(`Stage "${stage.name}" is completed: submissions closed at ${toIso(stage.endDate)}`, { status });
+      }
+      const counted = await trx('submissions').where({ stage_id: stageId, student_id: actor.id }).count({ n: '*' }).first();
+      if (Number(counted?.n ?? 0) >= MAX_SUBMISSIONS_PER_STAGE) {
+        throw new ConflictError(
+          `You have handed in ${MAX_SUBMISSIONS_PER_STAGE} submissions for stage "${stage.name}", the most a student may; nothing more is taken for it`,
+          { limit: MAX_SUBMISSIONS_PER_STAGE },
+        );
+      }
+      const row = { stage_id: stageId, student_id: actor.id, body: input.body ?? null, link: input.link ?? null, created_at: now };
+      const [id] = await trx('submissions').insert(row);
+      return toSubmission({ id, ...row });
+    });
+  } catch (err) {
+    // The stage was deleted while this was handed in.
+    if (isForeignKeyViolation(err)) throw new NotFoundError('Stage');
+    throw err;
+  }
+}
+
+/** Where a page of submissions ends: they are ordered newest first. */
+export interface SubmissionKey {
+  createdAt: number;
+  id: number;
+}
+
+/** Teachers and admins see every submission of the stage, students their own; newest first. */
+export async function listSubmissions(db: Knex, actor: Actor, stageId: number, { limit, after }: PageRequest<SubmissionKey>): Promise<Page<Submission, SubmissionKey>> {
   const { course } = await getVisibleStage(db, actor, stageId);
-  const query = db('submissions').where({ stage_id: stageId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+  const query = db('submissions')
+    .where({ stage_id: stageId })
+    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .limit(limit + 1);
   if (!canManage(actor, course)) query.andWhere({ student_id: actor.id });
-  return (await query).map(toSubmission);
+  if (after) {
+    query.andWhere((q) => {
+      q.where('created_at', '<', after.createdAt).orWhere((same) => {
+        same.where('created_at', after.createdAt).andWhere('id', '<', after.id);
+      });
+    });
+  }
+  return pageOf((await query).map(toSubmission), limit, (s) => ({ createdAt: s.createdAt, id: s.id }));
 }

@@ -1,7 +1,8 @@
-// Request bodies the API and the forms accept.
-import { z, id, instant, nonEmpty, timezone } from '../validation.js';
+// Request bodies the API and the forms accept. Bodies are strict objects: a
+// field the API does not know is a 400 naming it, not silently dropped.
+import { z, email, id, instant, nonEmpty, timezone } from '../validation.js';
 
-export const courseSchema = z.object({
+export const courseSchema = z.strictObject({
   title: nonEmpty(200),
   code: nonEmpty(40),
   timezone: timezone.optional(),
@@ -17,20 +18,31 @@ const stageFields = {
   endDate: instant,
 };
 
-export const stageSchema = z.object(stageFields);
-export const stageUpdateSchema = z.object(stageFields).partial();
+export const stageSchema = z.strictObject(stageFields);
+export const stageUpdateSchema = z.strictObject(stageFields).partial();
 
 /** A stage form's text fields; its dates come as local times (see local-time.ts). */
 export const stageTextSchema = stageSchema.pick({ name: true, description: true });
 
-export const submissionSchema = z.object({
+export const submissionSchema = z.strictObject({
   body: z.string().trim().max(100_000, 'must be at most 100000 characters').optional(),
   link: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2000).optional(),
 });
 
-export const memberSchema = z.object({ userId: id });
+/** Adding a member: the student's email, as the course page's form sends it. */
+export const memberSchema = z.strictObject({ email });
 
+/**
+ * `?limit=&cursor=` of every paged list. The cursor is opaque to clients: each
+ * list decodes the one it handed out (see paging.ts). Query strings are not
+ * strict: a cache-busting parameter is no mistake.
+ */
 export const pageSchema = z.object({
   limit: z.coerce.number().int().min(1, 'must be between 1 and 200').max(200, 'must be between 1 and 200').default(50),
-  cursor: id.optional(),
+  cursor: z.string().max(100, 'is not a cursor this list gave out').optional(),
+});
+
+/** `?force=true` on a delete: an admin removes what still has students' submissions. */
+export const deleteSchema = z.object({
+  force: z.enum(['true', 'false'], { message: 'must be true or false' }).optional().transform((value) => value === 'true'),
 });

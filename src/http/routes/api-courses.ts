@@ -1,22 +1,39 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { addMember, createCourse, deleteCourse, getVisibleCourse, listMembers, listVisibleCourses, removeMember, updateCourse } from '../../domain/courses.js';
+import {
+  addMemberByEmail,
+  assertMayCreateCourse,
+  createCourse,
+  deleteCourse,
+  getManagedCourse,
+  getVisibleCourse,
+  listMembers,
+  listVisibleCourses,
+  removeMember,
+  updateCourse,
+} from '../../domain/courses.js';
 import { createStage, listStages, stageJson } from '../../domain/stages.js';
-import { courseSchema, courseUpdateSchema, memberSchema, pageSchema, stageSchema } from '../schemas.js';
+import { courseSchema, courseUpdateSchema, deleteSchema, memberSchema, stageSchema } from '../schemas.js';
+import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
 
+// Every route that takes a body decides who may call it first, so a caller
+// without the right gets 403 (or 404) whatever they sent, and only then the
+// body is validated (400).
 export function courseRoutes({ db }: { db: Knex }): Router {
   const router = Router();
 
   router.get('/courses', async (req, res) => {
-    const page = parseInput(pageSchema, req.query);
-    const { items, nextCursor } = await listVisibleCourses(db, actorOf(req), { limit: page.limit, after: page.cursor });
-    res.json({ items, nextCursor: nextCursor === null ? null : String(nextCursor) });
+    const { limit, cursor } = pageQuery(req, 1);
+    const page = await listVisibleCourses(db, actorOf(req), { limit, after: cursor?.[0] });
+    res.json(pageJson(page, (course) => course, (id) => [id]));
   });
 
   router.post('/courses', async (req, res) => {
-    const course = await createCourse(db, actorOf(req), parseInput(courseSchema, req.body));
+    const actor = actorOf(req);
+    assertMayCreateCourse(actor);
+    const course = await createCourse(db, actor, parseInput(courseSchema, req.body));
     res.status(201).location(`/api/courses/${course.id}`).json(course);
   });
 
@@ -25,31 +42,49 @@ export function courseRoutes({ db }: { db: Knex }): Router {
   });
 
   router.patch('/courses/:id', async (req, res) => {
-    res.json(await updateCourse(db, actorOf(req), parseId(req.params.id), parseInput(courseUpdateSchema, req.body)));
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    await getManagedCourse(db, actor, id);
+    res.json(await updateCourse(db, actor, id, parseInput(courseUpdateSchema, req.body)));
   });
 
   router.delete('/courses/:id', async (req, res) => {
-    await deleteCourse(db, actorOf(req), parseId(req.params.id));
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    await getManagedCourse(db, actor, id);
+    await deleteCourse(db, actor, id, parseInput(deleteSchema, req.query));
     res.status(204).end();
   });
 
   router.get('/courses/:id/stages', async (req, res) => {
-    const stages = await listStages(db, actorOf(req), parseId(req.params.id));
-    res.json({ items: stages.map(stageJson) });
+    const id = parseId(req.params.id);
+    const { limit, cursor } = pageQuery(req, 2);
+    const after = cursor && { startDate: cursor[0], id: cursor[1] };
+    const page = await listStages(db, actorOf(req), id, { limit, after });
+    res.json(pageJson(page, stageJson, (key) => [key.startDate, key.id]));
   });
 
   router.post('/courses/:id/stages', async (req, res) => {
-    const stage = await createStage(db, actorOf(req), parseId(req.params.id), parseInput(stageSchema, req.body));
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    await getManagedCourse(db, actor, id);
+    const stage = await createStage(db, actor, id, parseInput(stageSchema, req.body));
     res.status(201).location(`/api/stages/${stage.id}`).json(stageJson(stage));
   });
 
   router.get('/courses/:id/members', async (req, res) => {
-    res.json({ items: await listMembers(db, actorOf(req), parseId(req.params.id)) });
+    const id = parseId(req.params.id);
+    const { limit, cursor } = pageQuery(req, 1);
+    const page = await listMembers(db, actorOf(req), id, { limit, after: cursor?.[0] });
+    res.json(pageJson(page, (member) => member, (key) => [key]));
   });
 
   router.post('/courses/:id/members', async (req, res) => {
-    const { userId } = parseInput(memberSchema, req.body);
-    res.status(201).json(await addMember(db, actorOf(req), parseId(req.params.id), userId));
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    await getManagedCourse(db, actor, id);
+    const { email } = parseInput(memberSchema, req.body);
+    res.status(201).json(await addMemberByEmail(db, actor, id, email));
   });
 
   router.delete('/courses/:id/members/:userId', async (req, res) => {

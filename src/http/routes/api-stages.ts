@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { deleteStage, getVisibleStage, listTransitions, stageJson, transitionJson, updateStage } from '../../domain/stages.js';
-import { createSubmission, listSubmissions, submissionJson } from '../../domain/submissions.js';
-import { stageUpdateSchema, submissionSchema } from '../schemas.js';
+import { deleteStage, getManagedStage, getVisibleStage, listTransitions, stageJson, transitionJson, updateStage } from '../../domain/stages.js';
+import { createSubmission, getStageToSubmitTo, listSubmissions, submissionJson } from '../../domain/submissions.js';
+import { deleteSchema, stageUpdateSchema, submissionSchema } from '../schemas.js';
+import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
 
+// As in api-courses.ts: who may call a route is decided before its body is validated.
 export function stageRoutes({ db }: { db: Knex }): Router {
   const router = Router();
 
@@ -15,27 +17,41 @@ export function stageRoutes({ db }: { db: Knex }): Router {
   });
 
   router.patch('/stages/:id', async (req, res) => {
-    const stage = await updateStage(db, actorOf(req), parseId(req.params.id), parseInput(stageUpdateSchema, req.body));
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    await getManagedStage(db, actor, id);
+    const stage = await updateStage(db, actor, id, parseInput(stageUpdateSchema, req.body));
     res.json(stageJson(stage));
   });
 
   router.delete('/stages/:id', async (req, res) => {
-    await deleteStage(db, actorOf(req), parseId(req.params.id));
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    await getManagedStage(db, actor, id);
+    await deleteStage(db, actor, id, parseInput(deleteSchema, req.query));
     res.status(204).end();
   });
 
   router.get('/stages/:id/transitions', async (req, res) => {
-    const transitions = await listTransitions(db, actorOf(req), parseId(req.params.id));
-    res.json({ items: transitions.map(transitionJson) });
+    const id = parseId(req.params.id);
+    const { limit, cursor } = pageQuery(req, 1);
+    const page = await listTransitions(db, actorOf(req), id, { limit, after: cursor?.[0] });
+    res.json(pageJson(page, transitionJson, (key) => [key]));
   });
 
   router.get('/stages/:id/submissions', async (req, res) => {
-    const submissions = await listSubmissions(db, actorOf(req), parseId(req.params.id));
-    res.json({ items: submissions.map(submissionJson) });
+    const id = parseId(req.params.id);
+    const { limit, cursor } = pageQuery(req, 2);
+    const after = cursor && { createdAt: cursor[0], id: cursor[1] };
+    const page = await listSubmissions(db, actorOf(req), id, { limit, after });
+    res.json(pageJson(page, submissionJson, (key) => [key.createdAt, key.id]));
   });
 
   router.post('/stages/:id/submissions', async (req, res) => {
-    const submission = await createSubmission(db, actorOf(req), parseId(req.params.id), parseInput(submissionSchema, req.body));
+    const actor = actorOf(req);
+    const id = parseId(req.params.id);
+    await getStageToSubmitTo(db, actor, id);
+    const submission = await createSubmission(db, actor, id, parseInput(submissionSchema, req.body));
     res.status(201).json(submissionJson(submission));
   });
 

@@ -1,12 +1,25 @@
-// Pages: the course list, a course with its stage timeline and its members.
+// Pages: the course list, a course with its stage timeline and its members,
+// and deleting a course.
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { addMember, canManage, createCourse, getManagedCourse, getVisibleCourse, listMembers, listVisibleCourses, removeMember } from '../../domain/courses.js';
+import {
+  addMemberByEmail,
+  assertMayCreateCourse,
+  canManage,
+  countCourseSubmissions,
+  createCourse,
+  deleteCourse,
+  getManagedCourse,
+  getVisibleCourse,
+  listMembers,
+  listVisibleCourses,
+  removeMember,
+} from '../../domain/courses.js';
 import { listStages } from '../../domain/stages.js';
-import { findUserByEmail, type Actor } from '../../domain/users.js';
+import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
-import { ValidationError } from '../../errors.js';
+import { ConflictError, ValidationError } from '../../errors.js';
 import { toIso } from '../../time.js';
 import { courseSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
@@ -14,6 +27,8 @@ import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
 import { formatLocal } from '../local-time.js';
 
 const PAGE_SIZE = 100;
+/** Stages on a course's timeline; a course has a handful, so more only get a note. */
+const TIMELINE_STAGES = 200;
 const COURSE_FIELDS = ['title', 'code', 'timezone'] as const;
 // Suggestions only (the zone is validated by luxon); Intl's list leaves out UTC.
 const TIMEZONES = ['UTC', ...Intl.supportedValuesOf('timeZone')];
@@ -26,10 +41,15 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
     return { title: 'Courses', courses: items, nextCursor, canCreate: actor.role !== 'student', values, timezones: TIMEZONES, errors: {} };
   }
 
-  async function coursePage(actor: Actor, courseId: number, values = { email: '' }) {
+  async function coursePage(actor: Actor, courseId: number, values = { email: '' }, membersAfter?: number) {
     const course = await getVisibleCourse(db, actor, courseId);
     const manage = canManage(actor, course);
-    const [stages, members, now] = await Promise.all([listStages(db, actor, courseId), manage ? listMembers(db, actor, courseId) : [], dbNowMs(db)]);
+    const [stagePage, memberPage, now] = await Promise.all([
+      listStages(db, actor, courseId, { limit: TIMELINE_STAGES }),
+      manage ? listMembers(db, actor, courseId, { limit: PAGE_SIZE, after: membersAfter }) : { items: [], nextCursor: null },
+      dbNowMs(db),
+    ]);
+    const stages = stagePage.items;
     // Stages come ordered by start; "now" goes before the first one not yet started.
     const timeline: object[] = stages.map((stage) => ({
       kind: 'stage',
@@ -41,7 +61,19 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
     }));
     const nowAt = stages.findIndex((stage) => stage.startDate > now);
     timeline.splice(nowAt === -1 ? stages.length : nowAt, 0, { kind: 'now', label: formatLocal(now, course.timezone) });
-    return { title: course.title, course, canManage: manage, timeline, members, values, errors: {} };
+    return {
+      title: course.title,
+      course,
+      canManage: manage,
+      timeline,
+      moreStages: stagePage.nextCursor !== null,
+      members: memberPage.items,
+      // The members list pages by id: "More members" starts after the last one shown.
+      membersAfter: membersAfter ?? null,
+      nextMembers: memberPage.nextCursor,
+      values,
+      errors: {},
+    };
   }
 
   router.get('/courses', async (req, res) => {
@@ -51,6 +83,7 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
 
   router.post('/courses', async (req, res) => {
     const actor = actorOf(req);
+    assertMayCreateCourse(actor);
     const values = formValues(req.body, COURSE_FIELDS);
     try {
       const course = await createCourse(db, actor, parseInput(courseSchema, withoutBlanks(values)));
@@ -62,7 +95,8 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
   });
 
   router.get('/courses/:id', async (req, res) => {
-    res.render('course', await coursePage(actorOf(req), parseId(req.params.id)));
+    const membersAfter = typeof req.query.members === 'string' ? parseId(req.query.members, 'members') : undefined;
+    res.render('course', await coursePage(actorOf(req), parseId(req.params.id), undefined, membersAfter));
   });
 
   router.post('/courses/:id/members', async (req, res) => {
@@ -72,9 +106,8 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
     // Permission first, so only managers learn whether an email is signed up.
     await getManagedCourse(db, actor, courseId);
     try {
-      const user = values.email.trim() && (await findUserByEmail(db, values.email));
-      if (!user) throw ValidationError.field('email', values.email.trim() ? 'does not belong to anyone signed up' : 'is required');
-      const member = await addMember(db, actor, courseId, user.id);
+      if (!values.email.trim()) throw ValidationError.field('email', 'is required');
+      const member = await addMemberByEmail(db, actor, courseId, values.email);
       flash(req, `${member.email} added to the course`);
       res.redirect(303, `/courses/${courseId}`);
     } catch (err) {
@@ -87,6 +120,32 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
     await removeMember(db, actorOf(req), courseId, parseId(req.params.userId, 'userId'));
     flash(req, 'Member removed');
     res.redirect(303, `/courses/${courseId}`);
+  });
+
+  async function deletePage(actor: Actor, courseId: number, refusal: string | null = null) {
+    const course = await getManagedCourse(db, actor, courseId);
+    const submissions = await countCourseSubmissions(db, courseId);
+    return { title: `Delete ${course.code}`, course, submissions, isAdmin: actor.role === 'admin', refusal };
+  }
+
+  router.get('/courses/:id/delete', async (req, res) => {
+    res.render('course-delete', await deletePage(actorOf(req), parseId(req.params.id)));
+  });
+
+  router.post('/courses/:id/delete', async (req, res) => {
+    const actor = actorOf(req);
+    const course = await getManagedCourse(db, actor, parseId(req.params.id));
+    // The checkbox an admin ticks to delete students' submissions with the course.
+    const force = formValues(req.body, ['force']).force === 'true';
+    try {
+      await deleteCourse(db, actor, course.id, { force });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      res.status(409).render('course-delete', await deletePage(actor, course.id, err.message));
+      return;
+    }
+    flash(req, `Course ${course.code} deleted`);
+    res.redirect(303, '/courses');
   });
 
   return router;

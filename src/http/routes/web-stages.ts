@@ -3,9 +3,19 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { canManage, getManagedCourse, isMember, listMembers, type Course } from '../../domain/courses.js';
-import { createStage, deleteStage, getVisibleStage, listTransitions, updateStage, type Stage, type StageInput } from '../../domain/stages.js';
-import { createSubmission, listSubmissions } from '../../domain/submissions.js';
+import { canManage, getManagedCourse, isMember, memberEmails, type Course } from '../../domain/courses.js';
+import {
+  countStageSubmissions,
+  createStage,
+  deleteStage,
+  getManagedStage,
+  getVisibleStage,
+  listTransitions,
+  updateStage,
+  type Stage,
+  type StageInput,
+} from '../../domain/stages.js';
+import { createSubmission, getStageToSubmitTo, listSubmissions, type SubmissionKey } from '../../domain/submissions.js';
 import { statusAt } from '../../domain/stage-status.js';
 import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
@@ -15,6 +25,12 @@ import { stageTextSchema, submissionSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
 import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
 import { formatLocal, localInputToUtcMs, utcMsToLocalInput } from '../local-time.js';
+import { decodeCursor, encodeCursor } from '../paging.js';
+
+/** Submissions per stage page, newest first; older ones are a link away. */
+const SUBMISSIONS_PER_PAGE = 20;
+/** Status changes shown; a stage has a few unless edited back and forth. */
+const HISTORY_LIMIT = 200;
 
 const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate'] as const;
 type StageValues = Record<(typeof STAGE_FIELDS)[number], string>;
@@ -63,22 +79,19 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
   });
 
   /** The stage and its course, if the actor may change them (403 for mere viewers). */
-  async function managedStage(actor: Actor, id: number) {
-    const { stage, course } = await getVisibleStage(db, actor, id);
-    await getManagedCourse(db, actor, course.id);
-    return { stage, course };
-  }
+  const managedStage = (actor: Actor, id: number) => getManagedStage(db, actor, id);
 
-  async function stagePage(actor: Actor, id: number, extra: { values?: object; refusal?: string } = {}) {
+  async function stagePage(actor: Actor, id: number, extra: { values?: object; refusal?: string; before?: SubmissionKey } = {}) {
     const { stage, course } = await getVisibleStage(db, actor, id);
     const manage = canManage(actor, course);
-    const [transitions, submissions, now, isStudent, members] = await Promise.all([
-      listTransitions(db, actor, id),
-      listSubmissions(db, actor, id),
+    const [transitions, submissions, now, isStudent] = await Promise.all([
+      listTransitions(db, actor, id, { limit: HISTORY_LIMIT }),
+      listSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
       dbNowMs(db),
       actor.role === 'student' && isMember(db, course.id, actor.id),
-      manage ? listMembers(db, actor, course.id) : [],
     ]);
+    // Only the authors on this page are looked up, however large the course.
+    const students = manage ? await memberEmails(db, actor, course.id, submissions.items.map((s) => s.studentId)) : new Map<number, string>();
     const zone = course.timezone;
     return {
       title: stage.name,
@@ -93,9 +106,12 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
       end: formatLocal(stage.endDate, zone),
       startIso: toIso(stage.startDate),
       endIso: toIso(stage.endDate),
-      transitions: transitions.map((t) => ({ ...t, at: formatLocal(t.at, zone) })),
-      submissions: submissions.map((s) => ({ ...s, at: formatLocal(s.createdAt, zone) })),
-      students: Object.fromEntries(members.map((m) => [m.userId, m.email])),
+      transitions: transitions.items.map((t) => ({ ...t, at: formatLocal(t.at, zone) })),
+      submissions: submissions.items.map((s) => ({ ...s, at: formatLocal(s.createdAt, zone) })),
+      // Paging through submissions: `?before=` the last one shown.
+      olderSubmissions: submissions.nextCursor && encodeCursor([submissions.nextCursor.createdAt, submissions.nextCursor.id]),
+      newestShown: extra.before === undefined,
+      students: Object.fromEntries(students),
       values: extra.values ?? { body: '', link: '' },
       refusal: extra.refusal ?? null,
       errors: {},
@@ -121,7 +137,9 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
   });
 
   router.get('/stages/:id', async (req, res) => {
-    res.render('stage', await stagePage(actorOf(req), parseId(req.params.id)));
+    const cursor = decodeCursor(typeof req.query.before === 'string' ? req.query.before : undefined, 2);
+    const before = cursor && { createdAt: cursor[0], id: cursor[1] };
+    res.render('stage', await stagePage(actorOf(req), parseId(req.params.id), { before }));
   });
 
   router.get('/stages/:id/edit', async (req, res) => {
@@ -142,15 +160,28 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
     }
   });
 
+  async function deletePage(actor: Actor, id: number, refusal: string | null = null) {
+    const { stage, course } = await managedStage(actor, id);
+    const submissions = await countStageSubmissions(db, stage.id);
+    return { title: `Delete ${stage.name}`, stage, course, submissions, isAdmin: actor.role === 'admin', refusal };
+  }
+
   router.get('/stages/:id/delete', async (req, res) => {
-    const { stage, course } = await managedStage(actorOf(req), parseId(req.params.id));
-    res.render('stage-delete', { title: `Delete ${stage.name}`, stage, course });
+    res.render('stage-delete', await deletePage(actorOf(req), parseId(req.params.id)));
   });
 
   router.post('/stages/:id/delete', async (req, res) => {
     const actor = actorOf(req);
     const { stage, course } = await managedStage(actor, parseId(req.params.id));
-    await deleteStage(db, actor, stage.id);
+    // The checkbox an admin ticks to delete students' submissions with the stage.
+    const force = formValues(req.body, ['force']).force === 'true';
+    try {
+      await deleteStage(db, actor, stage.id, { force });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      res.status(409).render('stage-delete', await deletePage(actor, stage.id, err.message));
+      return;
+    }
     flash(req, `Stage "${stage.name}" deleted`);
     res.redirect(303, `/courses/${course.id}`);
   });
@@ -158,6 +189,8 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
   router.post('/stages/:id/submissions', async (req, res) => {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
+    // Who may hand in work is decided before the form is read.
+    await getStageToSubmitTo(db, actor, id);
     const values = formValues(req.body, ['body', 'link']);
     try {
       await createSubmission(db, actor, id, parseInput(submissionSchema, withoutBlanks(values)));
