@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile TypeScript and the native SQLite addon.
-# Node 20: the version CI tests on.
-FROM node:20-slim AS build
+# Node 22 LTS (Node 20 reached its end of life in April 2026); CI runs the
+# SQLite suite on Node 22 as well as on the machines' Node 20.
+FROM node:22-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
@@ -12,7 +13,7 @@ COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: only what runs, as a non-root user.
-FROM node:20-slim
+FROM node:22-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/app/data \

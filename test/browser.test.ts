@@ -4,7 +4,8 @@
 // console and watches the live part update without a reload, which only a
 // browser running the page's script can show.
 // Chromium is found at CHROMIUM_PATH or /usr/bin/chromium; without it these
-// tests fail, unless SKIP_BROWSER_TESTS=1 says to leave them out.
+// tests skip, saying how to run them, except with CI=true, where they fail
+// (test/helpers/browser.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,9 +15,9 @@ import { userWithToken } from './helpers/http.js';
 import { requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { seedDemo, DEMO } from '../src/cli/seed-demo.js';
 import { readOwner } from '../src/leadership/lockfile-election.js';
+import { browserTestsSkipped, CHROMIUM } from './helpers/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = process.env.SKIP_BROWSER_TESTS === '1' ? 'SKIP_BROWSER_TESTS=1' : false;
+const skip = browserTestsSkipped();
 
 let database: TestDatabase;
 let cluster: RunningCluster;
@@ -25,7 +26,7 @@ let admin: { email: string; token: string };
 
 before(async () => {
   if (skip) return;
-  assert.ok(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: install Debian's chromium, set CHROMIUM_PATH, or set SKIP_BROWSER_TESTS=1`);
+  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} and CI=true: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
   database = await createTestDatabase();
   await seedDemo(database.db);
   const { user, token } = await userWithToken(database.db, 'admin');
