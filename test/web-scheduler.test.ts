@@ -111,6 +111,15 @@ test('"Run now" without the CSRF token is refused', async () => {
   assert.equal(res.status, 403);
 });
 
+test('the page navigation links to the console for admins only', async () => {
+  const link = /<nav>[\s\S]*?<a href="\/scheduler">Scheduler<\/a>[\s\S]*?<\/nav>/;
+  for (const path of ['/courses', '/scheduler']) assert.match((await admin.get(path)).text, link, `an admin sees it on ${path}`);
+  const page = await student.get('/courses');
+  assert.equal(page.status, 200);
+  assert.match(page.text, /<nav><a href="\/courses">Courses<\/a>/);
+  assert.doesNotMatch(page.text, /href="\/scheduler"/, 'a student does not');
+});
+
 test('a student gets 403 and an anonymous visitor is sent to sign in', async () => {
   assert.equal((await student.get('/scheduler')).status, 403);
   assert.equal((await student.get('/scheduler/live')).status, 403);
