@@ -22,6 +22,8 @@ import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
 import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
 import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
 import { drainable } from './http/drain.js';
+import { LiveStages } from './http/live-stages.js';
+import { webLiveRoutes } from './http/routes/web-live.js';
 import { enableWorkerMetrics, localMetrics } from './cluster/metrics.js';
 import { SECOND } from './time.js';
 
@@ -49,7 +51,9 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
         onReleased: () => sendToPrimary({ type: 'leadership-released' }),
       })
     : null;
-  const leaderLink = createLeaderLink(config, { db, log, leader: () => leadership?.current ?? null });
+  // Open course and stage pages hear of every stage change the leader link hears of.
+  const live = new LiveStages({ db, log });
+  const leaderLink = createLeaderLink(config, { db, log, leader: () => leadership?.current ?? null, stagesMayHaveChanged: () => live.check() });
 
   // A stop asked for while the server is still starting waits until it is up
   // (the server and stop() do not exist yet), then runs.
@@ -84,6 +88,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
       countRequests,
       schedulerApiRoutes({ db, scheduler: schedulerPort }),
       webSchedulerRoutes({ db, scheduler: schedulerPort, lockPath: describeLock(config) }),
+      webLiveRoutes({ db, live }),
     ],
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -102,6 +107,8 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     (stopping ??= (async () => {
       // Stop accepting and let every request finish (http/drain.ts); meanwhile
       // the leader lets its running job finish and hands the lock over.
+      // Event streams never end by themselves: end them, browsers reconnect elsewhere.
+      live.close();
       const results = await Promise.allSettled([http.drain(), leadership?.stop(config.shutdownTimeoutMs)]);
       leaderLink.close();
       await db.destroy();

@@ -55,7 +55,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
       ['pending->active', 'active->completed'],
       'a stage created in the past shows both steps',
     );
-    assert.equal(history.body.items[0].cause, 'edit');
+    assert.equal(history.body.items[0].cause, 'created', 'the first entry says the stage was created so');
     assert.match(history.body.items[0].at, ISO_UTC_MS);
   });
 

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { dbNowMs } from '../db/clock.js';
 import { ms } from '../db/rows.js';
 import { isMysql } from '../db/connect.js';
-import type { TransitionCause } from './stage-status.js';
+import type { SweepCause } from './stage-status.js';
 
 export interface SweepResult {
   activated: number;
@@ -26,7 +26,7 @@ const MYSQL_LOCK_WAIT_S = 30;
  * transition twice: SQLite lets one writer in at a time, and on MySQL an
  * advisory lock serialises the sweeps; the loser then finds nothing to do.
  */
-export async function advanceStageStatuses(db: Knex, cause: Exclude<TransitionCause, 'edit'>, term: number | null = null): Promise<SweepResult> {
+export async function advanceStageStatuses(db: Knex, cause: SweepCause, term: number | null = null): Promise<SweepResult> {
   if (!isMysql(db)) return sweep(db, await dbNowMs(db), cause, term);
   return db.transaction(async (trx) => {
     // mysql2 answers a raw query with [rows, fields]; GET_LOCK gives 1, 0 or NULL.

@@ -5,7 +5,11 @@ import type { Knex } from 'knex';
 export const STAGE_STATUSES = ['pending', 'active', 'completed'] as const;
 export type StageStatus = (typeof STAGE_STATUSES)[number];
 
-export type TransitionCause = 'timer' | 'sweep' | 'startup' | 'edit';
+/** What moved a stage: the scheduler (timer, sweep, startup), a teacher's edit, or its creation with dates already past. */
+export type TransitionCause = 'timer' | 'sweep' | 'startup' | 'edit' | 'created';
+
+/** The causes the scheduler records. */
+export type SweepCause = Exclude<TransitionCause, 'edit' | 'created'>;
 
 export function statusAt(startMs: number, endMs: number, nowMs: number): StageStatus {
   if (nowMs < startMs) return 'pending';

@@ -121,7 +121,7 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
     };
     const [id] = await trx('stages').insert(row);
     // Past dates are allowed; the history then shows the steps already taken.
-    await recordTransitions(trx, Number(id), 'pending', status, now, 'edit');
+    await recordTransitions(trx, Number(id), 'pending', status, now, 'created');
     return toStage({ id, ...row });
   });
   announceStagesChanged();

@@ -35,6 +35,12 @@ export interface LeaderLinkDeps {
   log: Logger;
   /** This worker's scheduler while it leads, else null. */
   leader: () => Scheduler | null;
+  /**
+   * Every worker: stages may have changed somewhere (any worker of this host
+   * said so, or, with several hosts, the once-a-second look came round). Open
+   * live pages look again.
+   */
+  stagesMayHaveChanged?: () => void;
 }
 
 export function createLeaderLink(config: Pick<Config, 'leaderElection'>, deps: LeaderLinkDeps): LeaderLink {
@@ -53,14 +59,20 @@ export async function runOnLeader(scheduler: Scheduler, jobId: string, log: Logg
   }
 }
 
-function ipcLink({ log, leader }: LeaderLinkDeps): LeaderLink {
+function ipcLink({ log, leader, stagesMayHaveChanged }: LeaderLinkDeps): LeaderLink {
   const unsubscribe = onStagesChanged(() => {
     // Outside a cluster (tests, a single process) the leader, if any, is us.
     if (inCluster()) sendToPrimary({ type: 'stages-changed' });
-    else leader()?.recheckDueTimes();
+    else {
+      leader()?.recheckDueTimes();
+      stagesMayHaveChanged?.();
+    }
   });
   onPrimaryMessage((message) => {
-    if (message.type === 'stages-changed') leader()?.recheckDueTimes();
+    if (message.type === 'stages-changed') {
+      leader()?.recheckDueTimes();
+      stagesMayHaveChanged?.();
+    }
     if (message.type === 'run-job') {
       const scheduler = leader();
       if (!scheduler) return; // every worker hears it; only the leader answers
@@ -75,7 +87,10 @@ function ipcLink({ log, leader }: LeaderLinkDeps): LeaderLink {
 
 function databaseLink(deps: LeaderLinkDeps): LeaderLink {
   const local = ipcLink(deps);
-  const poll = setInterval(() => deps.leader()?.recheckDueTimes(), REMOTE_CHANGES_POLL_MS);
+  const poll = setInterval(() => {
+    deps.leader()?.recheckDueTimes();
+    deps.stagesMayHaveChanged?.();
+  }, REMOTE_CHANGES_POLL_MS);
   poll.unref();
   return {
     runJob: async (jobId) => waitForRunStart(deps.db, await requestRun(deps.db, jobId, `http via pid ${process.pid} on ${os.hostname()}`), DB_RUN_TIMEOUT_MS),

@@ -1,0 +1,107 @@
+// Live pages in a real browser (Debian's chromium through playwright-core)
+// against the built cluster: a stage made to open 3 s from now flips to
+// active on an open page with no reload and its submit form appears, then it
+// closes and the form goes; a change the page cannot foresee (a teacher moves
+// a stage's start into the past) reaches the open course page through the
+// server's event stream; and the countdown reads in the course's zone.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { browserTestsSkipped, CHROMIUM } from './helpers/browser.js';
+import { seedDemo, DEMO } from '../src/cli/seed-demo.js';
+import { createApiToken } from '../src/domain/api-tokens.js';
+import { findUserByEmail } from '../src/domain/users.js';
+import { SECOND } from '../src/time.js';
+
+const skip = browserTestsSkipped();
+
+let database: TestDatabase;
+let cluster: RunningCluster;
+let browser: Browser;
+let teacherToken: string;
+let courseId: number;
+
+before(async () => {
+  if (skip) return;
+  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} and CI=true: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+  database = await createTestDatabase();
+  await seedDemo(database.db);
+  const teacher = (await findUserByEmail(database.db, DEMO.teacher.email))!;
+  teacherToken = await createApiToken(database.db, teacher.id);
+  courseId = Number((await database.db('courses').where({ code: DEMO.courseCode }).first('id')).id);
+  cluster = await startCluster({ databaseUrl: database.url, workers: 2 });
+  await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  if (cluster?.child.exitCode === null) await cluster.stop();
+  await database?.cleanup();
+});
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${cluster.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${teacherToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function studentPage(path: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${cluster.baseUrl}/login`);
+  await page.fill('input[name=email]', DEMO.student.email);
+  await page.fill('input[name=password]', DEMO.student.password);
+  await Promise.all([page.waitForURL(/\/courses$/), page.click('button[type=submit]')]);
+  await page.goto(`${cluster.baseUrl}${path}`);
+  return page;
+}
+
+const badge = (page: Page, selector = 'header.page-head') => page.locator(`${selector} .status`).first();
+
+test(`a stage opening 3 s from now flips to active on the open page, its form appears, then it closes and the form goes (${testDialect})`, { skip }, async () => {
+  const now = Date.now();
+  const created = await api('POST', `/api/courses/${courseId}/stages`, { name: 'Flash', startDate: new Date(now + 3 * SECOND).toISOString(), endDate: new Date(now + 9 * SECOND).toISOString() });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const page = await studentPage(`/stages/${String(created.body.id)}`);
+  assert.equal(await badge(page).innerText(), 'pending');
+  assert.equal(await page.locator('button:text("Submit work")').count(), 0);
+  assert.match(await page.locator('.countdown').first().innerText(), /^opens in \d s$/);
+  let reloaded = false;
+  page.on('load', () => (reloaded = true));
+
+  await page.waitForFunction(() => document.querySelector('header.page-head .status')?.textContent === 'active', undefined, { timeout: 3 * SECOND + 2 * SECOND + 3000 });
+  await page.locator('button:text("Submit work")').waitFor({ state: 'visible', timeout: 5000 });
+  assert.match(await page.locator('.countdown').first().innerText(), /^closes in \d s$/);
+
+  await page.waitForFunction(() => document.querySelector('header.page-head .status')?.textContent === 'completed', undefined, { timeout: 9 * SECOND + 5000 });
+  await page.locator('button:text("Submit work")').waitFor({ state: 'detached', timeout: 5000 });
+  assert.match(await page.locator('#submit').innerText(), /closed/);
+  assert.equal(reloaded, false, 'no reload');
+  // The server agrees: the history it renders now shows both steps.
+  await page.locator('#history li').nth(1).waitFor({ timeout: 5000 });
+});
+
+test('a change the page cannot foresee reaches the open course page through the event stream', { skip }, async () => {
+  const now = Date.now();
+  const created = await api('POST', `/api/courses/${courseId}/stages`, { name: 'Moved', startDate: new Date(now + 30 * 24 * 3600 * SECOND).toISOString(), endDate: new Date(now + 31 * 24 * 3600 * SECOND).toISOString() });
+  assert.equal(created.status, 201);
+  const page = await studentPage(`/courses/${courseId}`);
+  const item = `li[data-stage-id="${String(created.body.id)}"]`;
+  assert.equal(await badge(page, item).innerText(), 'pending');
+  // Weeks ahead: the countdown says the day and time in the course's zone.
+  assert.match(await page.locator(`${item} .countdown`).innerText(), /^opens on \w{3} \d{1,2} \w{3} at \d\d:\d\d$/);
+
+  const moved = await api('PATCH', `/api/stages/${String(created.body.id)}`, { startDate: new Date(Date.now() - 60 * SECOND).toISOString() });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  const t0 = Date.now();
+  await page.waitForFunction((selector) => document.querySelector(`${selector} .status`)?.textContent === 'active', item, { timeout: 5000 });
+  assert.ok(Date.now() - t0 < 2 * SECOND + 1000, `the page showed it after ${Date.now() - t0} ms`);
+  assert.match(await page.locator(`${item} .countdown`).innerText(), /^closes /);
+});

@@ -1,0 +1,157 @@
+// Live course and stage pages. Each stage element carries its id, status and
+// dates (data-*). A countdown to the next boundary ticks every second in the
+// course's zone and turns into the new status at zero, even before the
+// server says so; the server's event stream (GET <course>/live) then confirms
+// every change made anywhere: an edit, or the leader moving a stage. When the
+// stream cannot be held the page polls <course>/live.json instead. On a stage
+// page a change of status also refreshes the submit form and the history from
+// the server, so what is shown is what the server would accept. Without
+// JavaScript the pages are what the server rendered.
+(function () {
+  'use strict';
+  var root = document.querySelector('[data-live]');
+  if (!root) return;
+  var base = root.getAttribute('data-live');
+  var zone = root.getAttribute('data-zone') || 'UTC';
+  var onStagePage = root.hasAttribute('data-stage-id');
+  var MINUTE = 60 * 1000;
+  var HOUR = 60 * MINUTE;
+  var DAY = 24 * HOUR;
+
+  function elements() {
+    return Array.prototype.slice.call(document.querySelectorAll('[data-stage-id]'));
+  }
+
+  function statusAt(start, end, now) {
+    if (now < start) return 'pending';
+    if (now < end) return 'active';
+    return 'completed';
+  }
+
+  function dayKey(ms) {
+    return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+  }
+
+  function clock(ms) {
+    return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(ms));
+  }
+
+  /** "opens in 2 h 13 min", "closes in 40 s", "opens tomorrow at 09:00", "closes on Mon 3 Dec at 17:00". */
+  function phrase(verb, at, now) {
+    var left = at - now;
+    if (left < MINUTE) return verb + ' in ' + Math.max(1, Math.ceil(left / 1000)) + ' s';
+    if (left < DAY) {
+      var hours = Math.floor(left / HOUR);
+      var minutes = Math.ceil((left % HOUR) / MINUTE);
+      if (minutes === 60) {
+        hours += 1;
+        minutes = 0;
+      }
+      return verb + ' in ' + (hours ? hours + ' h ' : '') + (minutes || !hours ? minutes + ' min' : '').trim();
+    }
+    var tomorrow = dayKey(now + DAY) === dayKey(at);
+    var day = tomorrow ? 'tomorrow' : 'on ' + new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short' }).format(new Date(at));
+    return verb + ' ' + day + ' at ' + clock(at);
+  }
+
+  function describe(status, start, end, now) {
+    if (status === 'pending') return phrase('opens', start, now);
+    if (status === 'active') return phrase('closes', end, now);
+    return 'closed';
+  }
+
+  function show(el, status) {
+    var was = el.getAttribute('data-status');
+    if (was === status) return false;
+    el.setAttribute('data-status', status);
+    el.classList.remove('stage--' + was);
+    el.classList.add('stage--' + status);
+    var badge = el.querySelector('.status');
+    if (badge) {
+      badge.classList.remove('status--' + was);
+      badge.classList.add('status--' + status);
+      badge.textContent = status;
+    }
+    return true;
+  }
+
+  /** The submit form and the history as the server renders them now. */
+  var refreshing = false;
+  function refreshStagePage() {
+    if (!onStagePage || refreshing) return;
+    refreshing = true;
+    fetch(location.pathname + location.search, { credentials: 'same-origin', headers: { accept: 'text/html' } })
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, 'text/html');
+        ['#submit', '#history'].forEach(function (selector) {
+          var now = document.querySelector(selector);
+          var then = fresh.querySelector(selector);
+          if (now && then) now.replaceWith(document.importNode(then, true));
+        });
+      })
+      .catch(function () {})
+      .then(function () { refreshing = false; });
+  }
+
+  function tick() {
+    var now = Date.now();
+    var changed = false;
+    elements().forEach(function (el) {
+      var start = Date.parse(el.getAttribute('data-start'));
+      var end = Date.parse(el.getAttribute('data-end'));
+      var shown = el.getAttribute('data-status');
+      // Only forward in time: the server's word wins for edits that move a stage back.
+      var due = statusAt(start, end, now);
+      var order = ['pending', 'active', 'completed'];
+      if (order.indexOf(due) > order.indexOf(shown)) changed = show(el, due) || changed;
+      var countdown = el.querySelector('.countdown');
+      if (countdown) countdown.textContent = describe(el.getAttribute('data-status'), start, end, now);
+    });
+    if (changed) refreshStagePage();
+  }
+
+  function apply(stages) {
+    var changed = false;
+    stages.forEach(function (stage) {
+      var el = document.querySelector('[data-stage-id="' + stage.id + '"]');
+      if (!el) return;
+      el.setAttribute('data-start', stage.startDate);
+      el.setAttribute('data-end', stage.endDate);
+      changed = show(el, stage.status) || changed;
+    });
+    if (changed) refreshStagePage();
+    tick();
+  }
+
+  var failures = 0;
+  function poll() {
+    fetch(base + '/live.json', { credentials: 'same-origin' })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (body) { if (body) apply(body.items); })
+      .catch(function () {});
+  }
+
+  function stream() {
+    if (!window.EventSource) return setInterval(poll, 5000);
+    var source = new EventSource(base + '/live');
+    source.addEventListener('stages', function (event) {
+      failures = 0;
+      apply(JSON.parse(event.data));
+    });
+    source.onerror = function () {
+      // EventSource reconnects by itself (a worker draining ends streams);
+      // after a few failures in a row, a light poll instead.
+      failures += 1;
+      if (failures >= 3) {
+        source.close();
+        setInterval(poll, 5000);
+      }
+    };
+  }
+
+  tick();
+  setInterval(tick, 1000);
+  stream();
+})();
