@@ -106,3 +106,25 @@ test('stop cancels the armed timer', async () => {
   assert.equal(fires, 0);
   assert.equal(timer.nextRunAt, null);
 });
+
+test('onArmed hears each new instant the timer is armed for once, and null when nothing is due', async () => {
+  const armed: (number | null)[] = [];
+  let next: number | null = Date.now() + DAY;
+  const timer = new DueTimer({ log, findNext: async () => next, fire: async () => undefined, onArmed: (at) => armed.push(at) });
+  await timer.start();
+  try {
+    timer.poke(); // the same instant again: nothing new to tell
+    await sleep(50);
+    assert.deepEqual(armed, [next]);
+    const first = next;
+    next = first + 1000;
+    timer.poke();
+    await sleep(50);
+    next = null;
+    timer.poke();
+    await sleep(50);
+    assert.deepEqual(armed, [first, first + 1000, null]);
+  } finally {
+    await timer.stop();
+  }
+});

@@ -164,6 +164,27 @@ test('a job past its timeout is recorded as error, and is not started again whil
   await assert.rejects(scheduler.runNow('stuck'), JobBusyError);
 });
 
+test('a new leader keeps a job paused and clears the armed instant until its own due timer arms', async () => {
+  await db('scheduler_jobs').insert({ id: 'held', name: 'held', trigger: 'x', next_run_at: null, paused: true, updated_at: 0, next_due_at: 12345 });
+  await startScheduler([job({ id: 'held', cron: '0 0 1 1 *', run: async () => undefined })]);
+  const row = await db('scheduler_jobs').where({ id: 'held' }).first();
+  assert.equal(Boolean(row.paused), true, 'upsertJob does not reset paused');
+  assert.equal(row.next_due_at, null);
+  assert.equal(row.name, 'held');
+});
+
+test('the leader stores the instant its due timer is armed for, fenced with its term', async () => {
+  const due = Date.now() + DAY;
+  const election = new LockfileElection({ file: path.join(dir, `${Math.random()}.lock`), staleMs: 10_000, workerId: 1, db });
+  assert.equal(await election.acquire(), true);
+  const scheduler = new Scheduler({ db, log, config, jobs: [job({ id: 'due', cron: '0 0 1 1 *', nextDue: async () => due, run: async () => undefined })], election, alert: createAlerter({ log }) });
+  running = { scheduler, election };
+  await scheduler.start();
+  await waitUntil(async () => ms((await db('scheduler_jobs').where({ id: 'due' }).first()).next_due_at) === due, 5000, 'next_due_at written');
+  const row = await db('scheduler_jobs').where({ id: 'due' }).first();
+  assert.equal(ms(row.term), election.term);
+});
+
 test('cleanup deletes only executions older than the cutoff, in batches', async () => {
   const now = Date.now();
   const rows = (created: number, n: number) =>

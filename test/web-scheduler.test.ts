@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { Browser, startTestServer, userWithToken, type TestServer } from './helpers/http.js';
+import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
 import { tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 import { loadConfig } from '../src/config.js';
@@ -18,7 +18,9 @@ import { Scheduler } from '../src/scheduler/scheduler.js';
 import { createAlerter } from '../src/scheduler/alerts.js';
 import { runOnLeader } from '../src/leadership/leader-link.js';
 import { webSchedulerRoutes } from '../src/http/routes/web-scheduler.js';
-import type { SchedulerPort } from '../src/http/routes/api-scheduler.js';
+import { schedulerApiRoutes, type SchedulerPort } from '../src/http/routes/api-scheduler.js';
+import { ms } from '../src/db/rows.js';
+import { HOUR, toIso } from '../src/time.js';
 
 let database: TestDatabase;
 let server: TestServer;
@@ -26,7 +28,9 @@ let dir: string;
 let election: LockfileElection;
 let scheduler: Scheduler;
 let admin: Browser;
+let adminApi: ApiClient;
 let student: Browser;
+let teacherId: number;
 
 before(async () => {
   database = await createTestDatabase();
@@ -44,8 +48,10 @@ before(async () => {
     leadership: () => election.currentOwner(),
     runJob: (jobId) => runOnLeader(scheduler, jobId, log),
   };
-  server = await startTestServer(database.db, { extraRoutes: [webSchedulerRoutes({ db: database.db, scheduler: port, lockPath: lockFile })] });
-  const adminUser = (await userWithToken(database.db, 'admin')).user;
+  server = await startTestServer(database.db, { extraRoutes: [schedulerApiRoutes({ db: database.db, scheduler: port }), webSchedulerRoutes({ db: database.db, scheduler: port, lockPath: lockFile })] });
+  const { user: adminUser, token: adminToken } = await userWithToken(database.db, 'admin');
+  adminApi = apiClient(server.baseUrl, adminToken);
+  teacherId = (await userWithToken(database.db, 'teacher')).user.id;
   const studentUser = (await userWithToken(database.db, 'student')).user;
   admin = new Browser(server.baseUrl);
   await admin.login(adminUser.email, 'password-123');
@@ -90,6 +96,35 @@ test(`an admin sees the leader, both jobs with their next run, and the execution
   assert.equal(live.status, 200);
   assert.doesNotMatch(live.text, /<html/, 'the live part is a fragment');
   assert.match(live.text, /id="job-stage-status-sweep"/);
+});
+
+test('the console and the API name the next stage boundary the leader is armed for, with its stages and course', async () => {
+  const db = database.db;
+  const [courseId] = await db('courses').insert({ title: 'Armed course', code: 'ARM-1', timezone: 'UTC', teacher_id: teacherId, created_at: 0, updated_at: 0 });
+  const at = Date.now() + HOUR;
+  const stage = (name: string, start: number, end: number) => ({ course_id: courseId, name, description: '', start_date: start, end_date: end, status: 'pending', created_at: 0, updated_at: 0 });
+  const [opening] = await db('stages').insert(stage('Kick-off', at, at + HOUR));
+  const [closing] = await db('stages').insert(stage('Warm-up', at - 2 * HOUR, at));
+  await db('stages').where({ id: closing }).update({ status: 'active' });
+  scheduler.recheckDueTimes(); // what the leader link does when a stage changes
+  await waitUntil(async () => ms((await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at) === at, 5000, 'the armed instant is stored');
+
+  const api = await adminApi.get('/api/scheduler');
+  assert.equal(api.status, 200);
+  const sweep = api.body.jobs.find((j: { id: string }) => j.id === 'stage-status-sweep');
+  assert.equal(sweep.nextDueAt, toIso(at));
+  assert.equal(api.body.jobs.find((j: { id: string }) => j.id === 'cleanup-job-executions').nextDueAt, null, 'a job without a due-time trigger');
+
+  const page = await admin.get('/scheduler');
+  const armed = /<p class="armed">([\s\S]*?)<\/p>/.exec(page.text)?.[1];
+  assert.ok(armed, 'the console says what the leader is armed for');
+  assert.match(armed, new RegExp(toIso(at).slice(0, 19).replace('T', ' ')));
+  assert.match(armed, new RegExp(`<a href="/stages/${opening}">Kick-off</a> opens \\(<a href="/courses/${courseId}">ARM-1</a>\\)`));
+  assert.match(armed, new RegExp(`<a href="/stages/${closing}">Warm-up</a> closes`));
+  await db('stages').whereIn('id', [opening, closing]).delete();
+  scheduler.recheckDueTimes();
+  await waitUntil(async () => (await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at === null, 5000, 'nothing armed once the stages are gone');
+  assert.match((await admin.get('/scheduler')).text, /<p class="armed">[\s\S]*?none \(no stage has a boundary ahead\)/);
 });
 
 test('"Run now" runs the job on the leader and says which execution it started', async () => {

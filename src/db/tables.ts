@@ -102,6 +102,8 @@ export interface SchedulerJobRow {
   paused: boolean | number;
   updated_at: BigIntColumn;
   term: BigIntColumn | null;
+  /** The instant the leader's due-time trigger is armed for; null when none. */
+  next_due_at: BigIntColumn | null;
 }
 
 export interface JobExecutionRow {

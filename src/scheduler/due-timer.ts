@@ -12,6 +12,11 @@ export interface DueTimerDeps {
   findNext(): Promise<number | null>;
   /** Runs the job for `boundary`; resolves when done. */
   fire(boundary: number): Promise<void>;
+  /**
+   * The instant the timer is armed for changed (null: nothing is due). Called
+   * synchronously, once per change; must not throw.
+   */
+  onArmed?(at: number | null): void;
   log: Logger;
   now?: () => number;
 }
@@ -28,6 +33,8 @@ export class DueTimer {
   private job: schedule.Job | null = null;
   private retry: NodeJS.Timeout | null = null;
   private armedFor: number | null = null;
+  /** What onArmed was last told; undefined before the first arm. */
+  private reported: number | null | undefined = undefined;
   private lastFired: number | null = null;
   private stalledFires = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -73,13 +80,13 @@ export class DueTimer {
     // Polled often in some set-ups: an unchanged boundary keeps its timer.
     if (this.job && next === this.armedFor) return;
     this.cancel();
-    if (next === null) return;
+    if (next === null) return this.report(null);
 
     if (this.lastFired !== null && next <= this.lastFired && next <= this.now()) {
       const delay = Math.min(NO_PROGRESS_RETRY_MS * 2 ** this.stalledFires++, NO_PROGRESS_RETRY_MAX_MS);
       this.armedFor = next;
       this.retry = setTimeout(() => this.fireNow(next), delay);
-      return;
+      return this.report(next);
     }
     this.stalledFires = 0;
     this.armedFor = next;
@@ -91,6 +98,13 @@ export class DueTimer {
     } else {
       this.retry = setTimeout(() => this.fireNow(next), 0);
     }
+    this.report(next);
+  }
+
+  private report(at: number | null): void {
+    if (at === this.reported) return;
+    this.reported = at;
+    this.deps.onArmed?.(at);
   }
 
   private fireNow(boundary: number): void {

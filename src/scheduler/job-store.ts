@@ -13,6 +13,8 @@ export interface StoredJob {
   lastRunAt: number | null;
   lastStatus: string | null;
   paused: boolean;
+  /** The instant the leader's due-time trigger is armed for (jobs with one), null otherwise. */
+  nextDueAt: number | null;
 }
 
 export async function listStoredJobs(db: Knex): Promise<StoredJob[]> {
@@ -25,6 +27,7 @@ export async function listStoredJobs(db: Knex): Promise<StoredJob[]> {
     lastRunAt: msOrNull(r.last_run_at),
     lastStatus: r.last_status ?? null,
     paused: Boolean(r.paused),
+    nextDueAt: msOrNull(r.next_due_at),
   }));
 }
 
@@ -32,12 +35,21 @@ export function describeTrigger(job: JobDefinition): string {
   return `cron ${job.cron} (${job.timezone})`;
 }
 
-/** Inserts or refreshes a job's row; run by a leader at start. */
+/**
+ * Inserts or refreshes a job's row; run by a leader at start. `paused` is set
+ * only on insert: a pause holds across leaders. The armed instant is cleared
+ * until this leader's due timer arms.
+ */
 export async function upsertJob(db: Knex, job: JobDefinition, nextRunAt: number | null, term: number | null = null, now = Date.now()): Promise<void> {
   await db('scheduler_jobs')
-    .insert({ id: job.id, name: job.name, trigger: describeTrigger(job), next_run_at: nextRunAt, paused: false, updated_at: now, term })
+    .insert({ id: job.id, name: job.name, trigger: describeTrigger(job), next_run_at: nextRunAt, next_due_at: null, paused: false, updated_at: now, term })
     .onConflict('id')
-    .merge(['name', 'trigger', 'next_run_at', 'updated_at', 'term']);
+    .merge(['name', 'trigger', 'next_run_at', 'next_due_at', 'updated_at', 'term']);
+}
+
+/** The instant the job's due-time trigger is now armed for (null: nothing due). */
+export async function recordNextDue(db: Knex, jobId: string, nextDueAt: number | null, term: number | null = null): Promise<void> {
+  await db('scheduler_jobs').where({ id: jobId }).update({ next_due_at: nextDueAt, term });
 }
 
 export async function recordJobRun(db: Knex, jobId: string, run: { lastRunAt: number; lastStatus: string; nextRunAt: number | null }, term: number | null = null, now = Date.now()): Promise<void> {

@@ -16,7 +16,7 @@ import { DueTimer } from './due-timer.js';
 import type { Election } from '../leadership/election.js';
 import { claimFire, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
 import { JobRunner, type StartedRun } from './job-runner.js';
-import { listStoredJobs, upsertJob } from './job-store.js';
+import { listStoredJobs, recordNextDue, upsertJob } from './job-store.js';
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
 import { RunRequestPoller } from './run-request-poller.js';
 import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
@@ -44,6 +44,8 @@ export class Scheduler {
   private readonly outage: MissedWhileAway;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  /** The armed instants being written down, one after another. */
+  private armedWrites: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: SchedulerDeps) {
     const { db, log, config, alert, election } = deps;
@@ -64,6 +66,7 @@ export class Scheduler {
           log: log.child({ jobId: job.id }),
           findNext: () => nextDue(db),
           fire: (dueAt) => this.fire(job, dueAt, 'timer'),
+          onArmed: (at) => this.recordArmed(job.id, at),
         }),
       );
     }
@@ -101,6 +104,23 @@ export class Scheduler {
   recheckDueTimes(): void {
     if (this.stopped) return;
     for (const timer of this.dueTimers) timer.poke();
+  }
+
+  /**
+   * Writes down what a due timer is armed for (scheduler_jobs.next_due_at), so
+   * every worker's console can show it. In order, and off the timer's path: a
+   * fire never waits for this write.
+   */
+  private recordArmed(jobId: string, at: number | null): void {
+    this.armedWrites = this.armedWrites.then(async () => {
+      if (this.stopped) return;
+      try {
+        await this.write((db) => recordNextDue(db, jobId, at, this.runner.term ?? null));
+      } catch (err) {
+        if (err instanceof SupersededError) return this.superseded(err);
+        this.deps.log.warn({ err, jobId }, 'could not record the instant the due timer is armed for');
+      }
+    });
   }
 
   /** The earliest instant a due-time trigger is armed for (for status pages). */

@@ -6,8 +6,12 @@ import type { Knex } from 'knex';
 import { ForbiddenError } from '../../errors.js';
 import { schedulerStatus } from '../../scheduler/status.js';
 import { CHART_STATUSES, executionHistory } from '../../scheduler/history.js';
+import { stagesAtBoundary } from '../../domain/stage-boundaries.js';
 import type { SchedulerPort } from './api-scheduler.js';
 import { flash } from '../forms.js';
+
+/** The job whose due timer follows the stage boundaries. */
+const STAGE_SWEEP = 'stage-status-sweep';
 
 const adminPage: RequestHandler = (req, res, next) => {
   if (!req.actor) return res.redirect(303, '/login');
@@ -22,7 +26,10 @@ export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; sche
     const leadership = await scheduler.leadership();
     const [status, history] = await Promise.all([schedulerStatus(db, leadership), executionHistory(db)]);
     const busiest = Math.max(1, ...history.hours.map((h) => h.total));
-    return { title: 'Scheduler', ...status, lockState: leadership.state, lockPath, ...history, busiest, chartStatuses: CHART_STATUSES, csrfToken: req.csrfToken?.() };
+    // The next stage boundary the leader's due timer is armed for, and the stages at it.
+    const armedAt = status.jobs.find((j) => j.id === STAGE_SWEEP)?.nextDueAt ?? null;
+    const armed = armedAt ? { at: armedAt, ...(await stagesAtBoundary(db, Date.parse(armedAt))) } : null;
+    return { title: 'Scheduler', ...status, armed, lockState: leadership.state, lockPath, ...history, busiest, chartStatuses: CHART_STATUSES, csrfToken: req.csrfToken?.() };
   }
 
   router.get('/scheduler', adminPage, async (req, res) => {
