@@ -179,6 +179,27 @@ describe('one running cluster, only looked at', () => {
     assert.equal((await runCli(cluster.env, 'scheduler:run')).code, 2);
   });
 
+  test('scheduler:pause and scheduler:resume from the CLI print the job; resume runs it once on the leader through the queue', async () => {
+    const leaderPid = readOwner(cluster.lockFile)!.pid;
+    const paused = await runCli(cluster.env, 'scheduler:pause', 'cleanup-job-executions');
+    assert.equal(paused.code, 0, paused.stderr);
+    const job = JSON.parse(paused.stdout);
+    assert.equal(job.id, 'cleanup-job-executions');
+    assert.equal(job.paused, true);
+    assert.equal(Boolean((await db('scheduler_jobs').where({ id: 'cleanup-job-executions' }).first()).paused), true);
+
+    const resumed = await runCli(cluster.env, 'scheduler:resume', 'cleanup-job-executions');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(JSON.parse(resumed.stdout).paused, false);
+    const executionId = Number(/runs once now to catch up, as execution (\d+)/.exec(resumed.stderr)?.[1]);
+    assert.ok(executionId > 0, resumed.stderr);
+    await waitUntil(async () => (await db('job_executions').where({ id: executionId }).first())?.status === 'success', 10_000, 'the catch-up ran');
+    assert.equal(Number((await db('job_executions').where({ id: executionId }).first()).pid), leaderPid, 'on the leader');
+
+    assert.equal((await runCli(cluster.env, 'scheduler:pause', 'no-such-job')).code, 2);
+    assert.equal((await runCli(cluster.env, 'scheduler:resume')).code, 2);
+  });
+
   test('/metrics answers for the whole cluster: one leader among the workers', async () => {
     const res = await fetch(`${cluster.baseUrl}/metrics`);
     assert.equal(res.status, 200);

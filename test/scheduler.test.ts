@@ -17,6 +17,8 @@ import { createLogger } from '../src/log.js';
 import { LockfileElection } from '../src/leadership/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { JobBusyError } from '../src/scheduler/run-now.js';
+import { pauseJob, resumeJob } from '../src/scheduler/pause.js';
+import { runOnLeader } from '../src/leadership/leader-link.js';
 import { createAlerter, type JobAlert } from '../src/scheduler/alerts.js';
 import { deleteExecutionsBefore } from '../src/jobs/cleanup-job-executions.js';
 import type { JobDefinition } from '../src/jobs/job.js';
@@ -183,6 +185,50 @@ test('the leader stores the instant its due timer is armed for, fenced with its 
   await waitUntil(async () => ms((await db('scheduler_jobs').where({ id: 'due' }).first()).next_due_at) === due, 5000, 'next_due_at written');
   const row = await db('scheduler_jobs').where({ id: 'due' }).first();
   assert.equal(ms(row.term), election.term);
+});
+
+test('a paused job keeps its cron: each fire is recorded as skipped (paused), nothing runs; resuming runs it once at once, then on its cron', async () => {
+  let ran = 0;
+  await pauseJob(db, 'ticker'); // before any leader registered it: the row is made now
+  const scheduler = await startScheduler([job({ id: 'ticker', run: async () => void (ran += 1) })]);
+  await waitUntil(async () => (await executions('ticker')).length >= 2, 5000, 'two fires while paused');
+  assert.equal(ran, 0);
+  for (const e of await executions('ticker')) {
+    assert.equal(e.status, 'skipped');
+    assert.equal(e.error, 'paused');
+    assert.equal(e.claim_key, null, 'a paused fire is not claimed');
+  }
+  const stored = await db('scheduler_jobs').where({ id: 'ticker' }).first();
+  assert.equal(Boolean(stored.paused), true);
+  assert.equal(stored.name, 'ticker');
+  assert.ok(ms(stored.next_run_at) > Date.now() - 1000, 'it keeps its next run');
+
+  const before = (await executions('ticker')).length;
+  const { job: resumed, catchUp } = await resumeJob({ db, leaderElected: async () => true, runJob: (id) => runOnLeader(scheduler, id, log) }, 'ticker');
+  assert.equal(resumed.paused, false);
+  assert.ok(catchUp?.ok, JSON.stringify(catchUp));
+  const caughtUp = await db('job_executions').where({ id: catchUp.executionId }).first();
+  assert.equal(caughtUp.claim_key, null, 'the catch-up is a run-now');
+  await waitUntil(async () => (await executions('ticker')).filter((e) => e.status === 'success').length >= 2, 5000, 'the catch-up and a cron fire ran');
+  assert.ok(Number(caughtUp.id) > Number((await executions('ticker'))[before - 1].id));
+
+  // Resuming what is not paused changes nothing and runs nothing.
+  const again = await resumeJob({ db, leaderElected: async () => true, runJob: () => assert.fail('no catch-up') }, 'ticker');
+  assert.equal(again.catchUp, null);
+});
+
+test('a paused job\'s due-time trigger stays armed; its fire is recorded once as skipped (paused), not at every retry', async () => {
+  const due = Date.now() - 1000; // due now, and stays due while nothing runs
+  let ran = 0;
+  await pauseJob(db, 'boundary');
+  await startScheduler([job({ id: 'boundary', cron: '0 0 1 1 *', nextDue: async () => due, run: async () => void (ran += 1) })]);
+  await sleep(1500); // the timer fires again and again meanwhile
+  const rows = await executions('boundary');
+  assert.equal(ran, 0);
+  assert.equal(rows.length, 1, JSON.stringify(rows));
+  assert.equal(rows[0].status, 'skipped');
+  assert.equal(rows[0].error, 'paused');
+  assert.equal(ms(rows[0].scheduled_for), due);
 });
 
 test('cleanup deletes only executions older than the cutoff, in batches', async () => {

@@ -29,6 +29,7 @@ let election: LockfileElection;
 let scheduler: Scheduler;
 let admin: Browser;
 let adminApi: ApiClient;
+let studentApi: ApiClient;
 let student: Browser;
 let teacherId: number;
 
@@ -52,7 +53,8 @@ before(async () => {
   const { user: adminUser, token: adminToken } = await userWithToken(database.db, 'admin');
   adminApi = apiClient(server.baseUrl, adminToken);
   teacherId = (await userWithToken(database.db, 'teacher')).user.id;
-  const studentUser = (await userWithToken(database.db, 'student')).user;
+  const { user: studentUser, token: studentToken } = await userWithToken(database.db, 'student');
+  studentApi = apiClient(server.baseUrl, studentToken);
   admin = new Browser(server.baseUrl);
   await admin.login(adminUser.email, 'password-123');
   student = new Browser(server.baseUrl);
@@ -139,6 +141,79 @@ test('"Run now" runs the job on the leader and says which execution it started',
   const row = await database.db('job_executions').where({ id: executionId }).first();
   assert.equal(row.job_id, 'cleanup-job-executions');
   assert.equal(Number(row.pid), process.pid);
+});
+
+test('pause and resume through the API: 200 with the job, kept in the database; resuming runs the job once now on the leader', async () => {
+  const db = database.db;
+  const manualRuns = async () => (await db('job_executions').where({ job_id: 'cleanup-job-executions' }).whereNull('claim_key').whereNotNull('started_at')).length;
+  const paused = await adminApi.post('/api/scheduler/jobs/cleanup-job-executions/pause');
+  assert.equal(paused.status, 200, JSON.stringify(paused.body));
+  assert.equal(paused.body.id, 'cleanup-job-executions');
+  assert.equal(paused.body.paused, true);
+  assert.match(paused.body.nextRunAt, /Z$/, 'it keeps its trigger');
+  assert.equal(Boolean((await db('scheduler_jobs').where({ id: 'cleanup-job-executions' }).first()).paused), true);
+  const status = await adminApi.get('/api/scheduler');
+  assert.equal(status.body.jobs.find((j: { id: string }) => j.id === 'cleanup-job-executions').paused, true);
+  assert.equal((await adminApi.post('/api/scheduler/jobs/cleanup-job-executions/pause')).body.paused, true, 'pausing again is harmless');
+
+  const before = await manualRuns();
+  const resumed = await adminApi.post('/api/scheduler/jobs/cleanup-job-executions/resume');
+  assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+  assert.equal(resumed.body.paused, false);
+  assert.equal(await manualRuns(), before + 1, 'the catch-up run started on the leader');
+  const again = await adminApi.post('/api/scheduler/jobs/cleanup-job-executions/resume');
+  assert.equal(again.status, 200);
+  assert.equal(await manualRuns(), before + 1, 'resuming a job that is not paused runs nothing');
+
+  assert.equal((await adminApi.post('/api/scheduler/jobs/no-such-job/pause')).status, 404);
+  assert.equal((await adminApi.post('/api/scheduler/jobs/no-such-job/resume')).status, 404);
+  assert.equal((await studentApi.post('/api/scheduler/jobs/cleanup-job-executions/pause')).status, 403);
+  assert.equal((await studentApi.post('/api/scheduler/jobs/cleanup-job-executions/resume')).status, 403);
+});
+
+test('a resume whose catch-up finds the job running already is a 200 (that run catches up)', async () => {
+  const db = database.db;
+  const busy: SchedulerPort = {
+    jobIds: ['stage-status-sweep'],
+    leadership: () => election.currentOwner(),
+    runJob: async (jobId) => ({ ok: false, code: 'job_running', message: `Job "${jobId}" is running` }),
+  };
+  const other = await startTestServer(db, { extraRoutes: [schedulerApiRoutes({ db, scheduler: busy })] });
+  try {
+    const api = apiClient(other.baseUrl, (await userWithToken(db, 'admin')).token);
+    assert.equal((await api.post('/api/scheduler/jobs/stage-status-sweep/pause')).status, 200);
+    const resumed = await api.post('/api/scheduler/jobs/stage-status-sweep/resume');
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+    assert.equal(resumed.body.paused, false);
+  } finally {
+    await other.close();
+  }
+});
+
+test('the console pauses and resumes a job with its buttons; the row says it is paused', async () => {
+  const db = database.db;
+  const rowOf = (html: string) => /<tr class="job-row[^"]*" id="job-stage-status-sweep">([\s\S]*?)<\/tr>/.exec(html)?.[0] ?? '';
+  const page = await admin.get('/scheduler');
+  assert.match(rowOf(page.text), /action="\/scheduler\/jobs\/stage-status-sweep\/pause"[\s\S]*?name="_csrf"[\s\S]*?>Pause</);
+  assert.equal((await admin.post('/scheduler/jobs/stage-status-sweep/pause', {})).status, 403, 'not without the CSRF token');
+  const paused = await admin.post('/scheduler/jobs/stage-status-sweep/pause', { _csrf: Browser.csrfFrom(page.text) });
+  assert.equal(paused.status, 303);
+  assert.equal(paused.location, '/scheduler');
+  const pausedPage = await admin.get('/scheduler');
+  assert.match(pausedPage.text, /stage-status-sweep is paused/);
+  const row = rowOf(pausedPage.text);
+  assert.match(row, /class="job-row job-row--paused"/);
+  assert.match(row, /<span class="badge paused">paused<\/span>/);
+  assert.match(row, /action="\/scheduler\/jobs\/stage-status-sweep\/resume"[\s\S]*?>Resume</);
+
+  const resumed = await admin.post('/scheduler/jobs/stage-status-sweep/resume', { _csrf: Browser.csrfFrom(pausedPage.text) });
+  assert.equal(resumed.status, 303);
+  const after = await admin.get('/scheduler');
+  const executionId = Number(/stage-status-sweep is resumed; stage-status-sweep runs once now to catch up, as execution (\d+)/.exec(after.text)?.[1]);
+  assert.ok(executionId > 0, 'the flash names the catch-up run');
+  await waitUntil(async () => (await db('job_executions').where({ id: executionId }).first())?.status === 'success', 5000, 'the catch-up ran');
+  assert.doesNotMatch(rowOf(after.text), /job-row--paused/);
+  assert.match(rowOf(after.text), />Pause</);
 });
 
 test('"Run now" without the CSRF token is refused', async () => {

@@ -8,10 +8,11 @@ import { apiTokenJson, createApiToken, listApiTokens, revokeApiToken } from '../
 import { seedDemo } from './seed-demo.js';
 import { clearStaleLock } from '../leadership/lockfile-election.js';
 import { createElection, describeLock } from '../leadership/create-election.js';
-import { schedulerStatus } from '../scheduler/status.js';
+import { jobJson, schedulerStatus } from '../scheduler/status.js';
+import { describeCatchUp, pauseJob, resumeJob } from '../scheduler/pause.js';
 import os from 'node:os';
 import { jobDefinitions } from '../jobs/registry.js';
-import { findJob } from '../jobs/job.js';
+import { findJob, type JobDefinition } from '../jobs/job.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createAlerter } from '../scheduler/alerts.js';
 import { createLogger } from '../log.js';
@@ -51,6 +52,16 @@ async function readPasswordFromStdin(): Promise<string> {
   let text = '';
   for await (const chunk of process.stdin) text += String(chunk);
   return text.replace(/\r?\n$/, '');
+}
+
+/** The job named by the first positional, or a usage error naming the known ones. */
+function jobArgument(config: Config, positionals: string[]): JobDefinition {
+  const [jobId] = positionals;
+  if (!jobId) throw new UsageError('Missing <jobId>');
+  const jobs = jobDefinitions(config);
+  const job = findJob(jobs, jobId);
+  if (!job) throw new UsageError(`Unknown job "${jobId}"; known jobs: ${jobs.map((j) => j.id).join(', ')}`);
+  return job;
 }
 
 function required(args: CommandContext['args'], name: string): string {
@@ -225,6 +236,31 @@ export const commands: Record<string, Command> = {
       if (!execution) throw new Error('the execution row is missing');
       out(JSON.stringify(executionJson(execution)));
       return execution.status === 'success' ? 0 : 1;
+    },
+  },
+
+  'scheduler:pause': {
+    usage: '<jobId>',
+    summary: "pause a job on every host: its triggers stay, each fire is recorded as skipped (reason paused); prints the job (JSON)",
+    async run({ db, config, positionals, out }) {
+      const job = jobArgument(config, positionals);
+      const leadership = await createElection(config, { db, workerId: null }).currentOwner();
+      out(JSON.stringify(jobJson(await pauseJob(db, job.id), { leaderElected: leadership.state === 'held' })));
+    },
+  },
+
+  'scheduler:resume': {
+    usage: '<jobId>',
+    summary: 'resume a paused job; the running leader runs it once at once to catch up; prints the job (JSON)',
+    async run({ db, config, positionals, out }) {
+      const job = jobArgument(config, positionals);
+      const election = createElection(config, { db, workerId: null });
+      const leaderElected = async () => (await election.currentOwner()).state === 'held';
+      // The catch-up goes through the run-request queue, which the leader polls (either election mode).
+      const runJob = async (jobId: string) => waitForRunStart(db, await requestRun(db, jobId, `cli resume, pid ${process.pid} on ${os.hostname()}`), 30 * SECOND);
+      const { job: resumed, catchUp } = await resumeJob({ db, leaderElected, runJob }, job.id);
+      process.stderr.write(`${describeCatchUp(job.id, catchUp)}\n`);
+      out(JSON.stringify(jobJson(resumed, { leaderElected: await leaderElected() })));
     },
   },
 };

@@ -17,8 +17,11 @@ export interface StoredJob {
   nextDueAt: number | null;
 }
 
-export async function listStoredJobs(db: Knex): Promise<StoredJob[]> {
-  const rows = await db<SchedulerJobRow>('scheduler_jobs').orderBy('id');
+/** Every job's row, or only `jobId`'s. */
+export async function listStoredJobs(db: Knex, jobId?: string): Promise<StoredJob[]> {
+  const q = db<SchedulerJobRow>('scheduler_jobs').orderBy('id');
+  if (jobId !== undefined) q.where({ id: jobId });
+  const rows = await q;
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
@@ -45,6 +48,11 @@ export async function upsertJob(db: Knex, job: JobDefinition, nextRunAt: number 
     .insert({ id: job.id, name: job.name, trigger: describeTrigger(job), next_run_at: nextRunAt, next_due_at: null, paused: false, updated_at: now, term })
     .onConflict('id')
     .merge(['name', 'trigger', 'next_run_at', 'next_due_at', 'updated_at', 'term']);
+}
+
+/** A fire that did not run (paused): the next cron run moves on all the same. */
+export async function recordNextRun(db: Knex, jobId: string, nextRunAt: number | null, term: number | null = null, now = Date.now()): Promise<void> {
+  await db('scheduler_jobs').where({ id: jobId }).update({ next_run_at: nextRunAt, updated_at: now, term });
 }
 
 /** The instant the job's due-time trigger is now armed for (null: nothing due). */

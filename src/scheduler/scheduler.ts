@@ -16,7 +16,7 @@ import { DueTimer } from './due-timer.js';
 import type { Election } from '../leadership/election.js';
 import { claimFire, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
 import { JobRunner, type StartedRun } from './job-runner.js';
-import { listStoredJobs, recordNextDue, upsertJob } from './job-store.js';
+import { listStoredJobs, recordNextDue, recordNextRun, upsertJob } from './job-store.js';
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
 import { RunRequestPoller } from './run-request-poller.js';
 import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
@@ -24,6 +24,7 @@ import { supersededWrites } from './metrics.js';
 import { MissedWhileAway } from './outage.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { JobBusyError, UnknownJobError } from './run-now.js';
+import { isPaused, PAUSED_REASON } from './pause.js';
 
 export interface SchedulerDeps {
   db: Knex;
@@ -43,9 +44,12 @@ export class Scheduler {
   private readonly requests: RunRequestPoller;
   private readonly outage: MissedWhileAway;
   private stopped = false;
+  private triggersStarted = false;
   private stopping: Promise<void> | undefined;
   /** The armed instants being written down, one after another. */
   private armedWrites: Promise<void> = Promise.resolve();
+  /** Per job, the boundary whose due-time fire a pause skipped last (its retries are not new fires). */
+  private readonly pausedBoundary = new Map<string, number>();
 
   constructor(private readonly deps: SchedulerDeps) {
     const { db, log, config, alert, election } = deps;
@@ -98,6 +102,7 @@ export class Scheduler {
     for (const job of catchUp) await this.fire(job, now, 'startup');
     for (const timer of this.dueTimers) await timer.start();
     this.requests.start();
+    this.triggersStarted = true;
   }
 
   /** The data behind the due-time triggers changed somewhere: look again at what is due next. */
@@ -147,6 +152,10 @@ export class Scheduler {
     if (this.jobRunner.isRunning(job.id)) throw new JobBusyError(job.id);
     const now = Date.now();
     const started = await this.jobRunner.startExclusive(job, now, 'manual', () => this.write((db) => startUnclaimedExecution(db, { jobId: job.id, ...this.runner }, now)));
+    // What the run changed may move what is due next (a resumed sweep crossed
+    // the boundary it was held at). Not in a scheduler that never started
+    // its triggers (scheduler:run --local): that must arm nothing.
+    if (this.triggersStarted) void started!.done.then(() => this.recheckDueTimes());
     return started!; // an unclaimed execution is always created, and manual runs are never abandoned
   }
 
@@ -199,12 +208,33 @@ export class Scheduler {
     }
   }
 
+  private async skipPaused(job: JobDefinition, scheduledFor: number, reason: FireReason): Promise<void> {
+    // A due time stays due while paused, so its timer fires it again and
+    // again (with growing pauses): one row says it was skipped.
+    if (reason === 'timer') {
+      if (this.pausedBoundary.get(job.id) === scheduledFor) return;
+      this.pausedBoundary.set(job.id, scheduledFor);
+    }
+    // The next run moves on, so the console shows it and the next leader
+    // does not take the paused time for fires missed while nobody led.
+    await this.write(async (db) => {
+      await recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: PAUSED_REASON, ...this.runner });
+      await recordNextRun(db, job.id, this.nextRunAt(job.id), this.runner.term ?? null);
+    });
+    this.deps.log.info({ jobId: job.id, scheduledFor: toIso(scheduledFor), reason }, 'fire skipped: the job is paused');
+  }
+
   private async fireChecked(job: JobDefinition, scheduledFor: number, reason: FireReason): Promise<void> {
     if (this.stopped) return;
     const { log, election } = this.deps;
     // The lock may have gone stale while the event loop was blocked; the
     // compromise callback would tell us, but perhaps only after this timer.
     if (!(await election.stillLeading())) return;
+
+    // Paused: the trigger stays, the fire is written down and not run. Read
+    // at each fire, so a pause made on any host holds here at once.
+    if (await isPaused(this.deps.db, job.id)) return this.skipPaused(job, scheduledFor, reason);
+    this.pausedBoundary.delete(job.id);
 
     if (reason === 'cron' && Date.now() - scheduledFor > MISFIRE_GRACE_MS && job.misfire === 'skip') {
       const id = await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'missed', reason: `fired ${Date.now() - scheduledFor} ms late`, ...this.runner }));

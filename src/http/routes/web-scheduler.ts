@@ -7,7 +7,8 @@ import { ForbiddenError } from '../../errors.js';
 import { schedulerStatus } from '../../scheduler/status.js';
 import { CHART_STATUSES, executionHistory } from '../../scheduler/history.js';
 import { stagesAtBoundary } from '../../domain/stage-boundaries.js';
-import type { SchedulerPort } from './api-scheduler.js';
+import { pauseControls, type SchedulerPort } from './api-scheduler.js';
+import { describeCatchUp } from '../../scheduler/pause.js';
 import { flash } from '../forms.js';
 
 /** The job whose due timer follows the stage boundaries. */
@@ -49,6 +50,30 @@ export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; sche
     } else {
       const result = await scheduler.runJob(jobId);
       flash(req, result.ok ? `${jobId} started on the leader as execution ${result.executionId}` : `${jobId} did not start: ${result.message}`);
+    }
+    res.redirect(303, '/scheduler');
+  });
+
+  const controls = pauseControls(db, scheduler);
+
+  router.post('/scheduler/jobs/:id/pause', adminPage, async (req, res) => {
+    const jobId = String(req.params.id);
+    if (!scheduler.jobIds.includes(jobId)) {
+      flash(req, `There is no job "${jobId}"`);
+    } else {
+      await controls.pause(jobId);
+      flash(req, `${jobId} is paused: its fires are recorded as skipped until it is resumed`);
+    }
+    res.redirect(303, '/scheduler');
+  });
+
+  router.post('/scheduler/jobs/:id/resume', adminPage, async (req, res) => {
+    const jobId = String(req.params.id);
+    if (!scheduler.jobIds.includes(jobId)) {
+      flash(req, `There is no job "${jobId}"`);
+    } else {
+      const { catchUp } = await controls.resume(jobId);
+      flash(req, `${jobId} is resumed; ${describeCatchUp(jobId, catchUp)}`);
     }
     res.redirect(303, '/scheduler');
   });
