@@ -19,6 +19,7 @@ import { Scheduler } from '../src/scheduler/scheduler.js';
 import { JobBusyError } from '../src/scheduler/run-now.js';
 import { pauseJob, resumeJob } from '../src/scheduler/pause.js';
 import { runOnLeader } from '../src/leadership/leader-link.js';
+import { jobStartLagSeconds } from '../src/scheduler/metrics.js';
 import { createAlerter, type JobAlert } from '../src/scheduler/alerts.js';
 import { deleteExecutionsBefore } from '../src/jobs/cleanup-job-executions.js';
 import type { JobDefinition } from '../src/jobs/job.js';
@@ -229,6 +230,21 @@ test('a paused job\'s due-time trigger stays armed; its fire is recorded once as
   assert.equal(rows[0].status, 'skipped');
   assert.equal(rows[0].error, 'paused');
   assert.equal(ms(rows[0].scheduled_for), due);
+});
+
+test('the leader observes each claimed fire\'s start lag in coursework_job_start_lag_seconds{job}, as the ledger has it; run-now is not a fire', async () => {
+  const count = async () => (await jobStartLagSeconds.get()).values.find((v) => v.metricName === 'coursework_job_start_lag_seconds_count' && v.labels.job === 'lagging')?.value ?? 0;
+  const sum = async () => (await jobStartLagSeconds.get()).values.find((v) => v.metricName === 'coursework_job_start_lag_seconds_sum' && v.labels.job === 'lagging')?.value ?? 0;
+  const scheduler = await startScheduler([job({ id: 'lagging', run: async () => undefined })]);
+  await waitUntil(async () => (await executions('lagging')).filter((e) => e.status === 'success').length >= 2, 5000, 'two fires ran');
+  await scheduler.stop(5000);
+  const rows = (await executions('lagging')).filter((e) => e.claim_key !== null);
+  assert.equal(await count(), rows.length);
+  const ledger = rows.reduce((total, e) => total + Math.max(0, ms(e.started_at) - ms(e.scheduled_for)), 0) / 1000;
+  assert.ok(Math.abs((await sum()) - ledger) < 0.0005, `${await sum()} s observed, ${ledger} s in the ledger`);
+  const observed = await count();
+  await (await scheduler.runNow('lagging')).done;
+  assert.equal(await count(), observed);
 });
 
 test('cleanup deletes only executions older than the cutoff, in batches', async () => {

@@ -81,8 +81,12 @@ test(`an admin sees the leader, both jobs with their next run, and the execution
     assert.match(row, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/, 'a next run time');
     assert.match(row, /Run now/);
   }
-  // The start-up sweep already ran once.
+  // The start-up sweep already ran once: a claimed fire, so it has a start lag.
   assert.match(page.text, /<tr class="execution execution--success">/);
+  assert.match(page.text, /<th title="Started minus scheduled, for scheduled fires">Lag<\/th>/);
+  assert.match(page.text, /<td class="lag">-?\d+ ms<\/td>/);
+  const sweepRow = /<tr class="job-row" id="job-stage-status-sweep">([\s\S]*?)<\/tr>/.exec(page.text)![1];
+  assert.match(sweepRow, /<td class="start-lag">-?\d+ ms \/ -?\d+ ms \/ -?\d+ ms<br><span class="muted">\d+ fire\(s\)<\/span><\/td>/);
   assert.match(page.text, /class="chart"/);
   assert.match(page.text, /<script src="\/static\/scheduler.js" defer><\/script>/);
   // The leadership history: this leader's term, open, and the longest gap line.
@@ -113,6 +117,9 @@ test('the console and the API name the next stage boundary the leader is armed f
 
   const api = await adminApi.get('/api/scheduler');
   assert.equal(api.status, 200);
+  // The oldest: the start-up sweep, a claimed fire.
+  const startup = [...api.body.executions].reverse().find((e: { jobId: string; status: string }) => e.jobId === 'stage-status-sweep' && e.status === 'success');
+  assert.equal(startup.lagMs, Date.parse(startup.startedAt) - Date.parse(startup.scheduledFor), 'executions carry their lag');
   const sweep = api.body.jobs.find((j: { id: string }) => j.id === 'stage-status-sweep');
   assert.equal(sweep.nextDueAt, toIso(at));
   assert.equal(api.body.jobs.find((j: { id: string }) => j.id === 'cleanup-job-executions').nextDueAt, null, 'a job without a due-time trigger');

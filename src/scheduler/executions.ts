@@ -29,6 +29,13 @@ export interface Execution {
   pid: number | null;
   hostname: string | null;
   term: number | null;
+  /** How late a claimed fire started: started_at - scheduled_for; null for run-now, skipped and missed rows. */
+  lagMs: number | null;
+}
+
+/** A claimed fire's start lag; null for everything else (run-now has no schedule to be late for). */
+export function startLagMs(row: Pick<JobExecutionRow, 'claim_key' | 'scheduled_for' | 'started_at'>): number | null {
+  return row.claim_key === null || row.started_at === null ? null : ms(row.started_at) - ms(row.scheduled_for);
 }
 
 export function claimKey(jobId: string, scheduledFor: number): string {
@@ -137,6 +144,7 @@ function toExecution(r: JobExecutionRow): Execution {
     pid: r.pid === null ? null : Number(r.pid),
     hostname: r.hostname ?? null,
     term: msOrNull(r.term),
+    lagMs: startLagMs(r),
   };
 }
 

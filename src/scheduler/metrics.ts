@@ -8,6 +8,14 @@ export const jobRuns = new client.Counter({
   labelNames: ['job', 'status'] as const,
 });
 
+/** Observed by the leader as each claimed fire starts: started_at - scheduled_for. */
+export const jobStartLagSeconds = new client.Histogram({
+  name: 'coursework_job_start_lag_seconds',
+  help: 'How late each scheduled fire started after its instant (claimed fires; not run-now)',
+  labelNames: ['job'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+});
+
 export const supersededWrites = new client.Counter({
   name: 'coursework_scheduler_superseded_writes_total',
   help: 'Writes of a leader refused because a newer term existed (each halts that scheduler)',

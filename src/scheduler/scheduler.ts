@@ -20,7 +20,7 @@ import { listStoredJobs, recordNextDue, recordNextRun, upsertJob } from './job-s
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
 import { RunRequestPoller } from './run-request-poller.js';
 import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
-import { supersededWrites } from './metrics.js';
+import { jobStartLagSeconds, supersededWrites } from './metrics.js';
 import { MissedWhileAway } from './outage.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { JobBusyError, UnknownJobError } from './run-now.js';
@@ -246,11 +246,15 @@ export class Scheduler {
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire skipped: previous run still going');
       return;
     }
-    const started = await this.jobRunner.startExclusive(job, scheduledFor, reason, () => this.write((db) => claimFire(db, { jobId: job.id, scheduledFor, ...this.runner })));
+    let claimedAt = 0;
+    const claim = (db: Knex) => claimFire(db, { jobId: job.id, scheduledFor, ...this.runner }, (claimedAt = Date.now()));
+    const started = await this.jobRunner.startExclusive(job, scheduledFor, reason, () => this.write(claim));
     if (!started) {
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire not run: claimed elsewhere, or the scheduler stopped');
       return;
     }
+    // The execution's started_at is claimedAt: the same lag as the ledger's.
+    jobStartLagSeconds.observe({ job: job.id }, Math.max(0, claimedAt - scheduledFor) / 1000);
     await started.done;
   }
 }

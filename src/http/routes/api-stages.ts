@@ -6,6 +6,7 @@ import { createSubmission, getStageToSubmitTo, listSubmissions, submissionJson }
 import { deleteSchema, stageUpdateSchema, submissionSchema } from '../schemas.js';
 import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
+import { transitionLagMs } from '../../domain/stage-boundaries.js';
 
 // As in api-courses.ts: who may call a route is decided before its body is validated.
 export function stageRoutes({ db }: { db: Knex }): Router {
@@ -36,7 +37,9 @@ export function stageRoutes({ db }: { db: Knex }): Router {
     const id = parseId(req.params.id);
     const { limit, cursor } = pageQuery(req, 1);
     const page = await listTransitions(db, actorOf(req), id, { limit, after: cursor?.[0] });
-    res.json(pageJson(page, transitionJson, (key) => [key]));
+    // Lag: how long after the boundary it crossed (the stage's dates) each scheduled transition came.
+    const { stage } = await getVisibleStage(db, actorOf(req), id);
+    res.json(pageJson(page, (t) => ({ ...transitionJson(t), lagMs: transitionLagMs(t, stage) }), (key) => [key]));
   });
 
   router.get('/stages/:id/submissions', async (req, res) => {

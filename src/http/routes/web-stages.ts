@@ -26,6 +26,13 @@ import { parseId, parseInput } from '../../validation.js';
 import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
 import { formatLocal, localInputToUtcMs, utcMsToLocalInput } from '../local-time.js';
 import { decodeCursor, encodeCursor } from '../paging.js';
+import { transitionLagMs } from '../../domain/stage-boundaries.js';
+
+/** A transition's lag for the history: "120 ms", "2.5 s"; null when it has none (edits). */
+function lagText(lagMs: number | null): string | null {
+  if (lagMs === null) return null;
+  return lagMs < 1000 ? `${lagMs} ms` : `${(lagMs / 1000).toFixed(1)} s`;
+}
 
 /** Submissions per stage page, newest first; older ones are a link away. */
 const SUBMISSIONS_PER_PAGE = 20;
@@ -106,7 +113,7 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
       end: formatLocal(stage.endDate, zone),
       startIso: toIso(stage.startDate),
       endIso: toIso(stage.endDate),
-      transitions: transitions.items.map((t) => ({ ...t, at: formatLocal(t.at, zone) })),
+      transitions: transitions.items.map((t) => ({ ...t, at: formatLocal(t.at, zone), lag: lagText(transitionLagMs(t, stage)) })),
       submissions: submissions.items.map((s) => ({ ...s, at: formatLocal(s.createdAt, zone) })),
       // Paging through submissions: `?before=` the last one shown.
       olderSubmissions: submissions.nextCursor && encodeCursor([submissions.nextCursor.createdAt, submissions.nextCursor.id]),

@@ -1,0 +1,35 @@
+// The stage transition lag in /metrics: after each sweep, the leader reads the
+// lags of the transitions that sweep recorded (each one's `at` minus the
+// boundary it crossed) in one query, at most 10,000 of them, and observes
+// them. A storm of transitions thus costs one bounded read, and a sweep that
+// moved nothing costs only the read of the newest transition id before it.
+import client from 'prom-client';
+import type { SweepResult } from '../domain/stage-lifecycle.js';
+import { lastTransitionId, sweepTransitionLags } from '../domain/stage-boundaries.js';
+import type { JobContext } from './job.js';
+
+export const TRANSITION_LAG_READ_LIMIT = 10_000;
+
+export const stageTransitionLagSeconds = new client.Histogram({
+  name: 'coursework_stage_transition_lag_seconds',
+  help: 'How long after its boundary each stage transition the scheduler recorded came (at minus start_date or end_date)',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+});
+
+/** Wraps the sweep's body: the same result, with its transitions' lags observed once it has committed. */
+export function observingTransitionLag(sweep: (ctx: JobContext) => Promise<SweepResult>): (ctx: JobContext) => Promise<SweepResult> {
+  return async (ctx) => {
+    const afterId = await lastTransitionId(ctx.db);
+    const result = await sweep(ctx);
+    if (result.activated + result.completed > 0) {
+      try {
+        const lags = await sweepTransitionLags(ctx.db, { afterId, at: result.now, term: ctx.term }, TRANSITION_LAG_READ_LIMIT);
+        for (const lag of lags) stageTransitionLagSeconds.observe(Math.max(0, lag) / 1000);
+      } catch (err) {
+        // The sweep itself succeeded: a failed read of its figures does not undo that.
+        ctx.log.warn({ err }, 'could not read the lags of the transitions this sweep recorded');
+      }
+    }
+    return result;
+  };
+}
