@@ -98,8 +98,12 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
   const http = drainable(server);
   log.info({ port: config.port, host: config.host }, 'worker listening');
   if (leadership) {
-    void leadership.start();
     trackLeadership(() => leadership.current !== null);
+    // Ready once it has made its first bid: a rolling restart retires the
+    // leader only after that, so the new worker takes over as a handover.
+    void leadership.start().finally(() => sendToPrimary({ type: 'ready' }));
+  } else {
+    sendToPrimary({ type: 'ready' });
   }
 
   let stopping: Promise<void> | undefined;

@@ -60,12 +60,14 @@ async function removeCluster(cluster: RunningCluster): Promise<void> {
 }
 
 async function schedulerLeaderFromApi(cluster: RunningCluster): Promise<{ leader: { pid: number } | null; servedBy: number }> {
+  // Each on a connection of its own: fetch keeps one alive, which the cluster
+  // hands to one worker for good, and this must reach several.
   const [status, health] = await Promise.all([
-    fetch(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${adminToken}` } }),
-    fetch(`${cluster.baseUrl}/healthz`),
+    requestOnNewConnection(`${cluster.baseUrl}/api/scheduler`, { headers: { authorization: `Bearer ${adminToken}` } }),
+    requestOnNewConnection(`${cluster.baseUrl}/healthz`),
   ]);
   assert.equal(status.status, 200);
-  return { leader: (await status.json()).leader, servedBy: (await health.json()).pid };
+  return { leader: status.body.leader, servedBy: health.body.pid };
 }
 
 describe('one running cluster, only looked at', () => {

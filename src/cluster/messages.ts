@@ -13,7 +13,9 @@ export type WorkerMessage =
   /** Ask the primary for the whole cluster's metrics. */
   | { type: 'metrics'; requestId: string }
   /** The leader let go on purpose (stopping): someone else should take over now. */
-  | { type: 'leadership-released' };
+  | { type: 'leadership-released' }
+  /** The worker serves and has made its first bid for leadership. */
+  | { type: 'ready' };
 
 /** Primary -> worker. */
 export type PrimaryMessage =

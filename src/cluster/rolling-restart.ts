@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { Worker } from 'node:cluster';
 import type { Logger } from '../log.js';
 import { parseOwner } from '../leadership/election.js';
+import { isMessage, type WorkerMessage } from './messages.js';
 
 export interface RollingRestartDeps {
   log: Logger;
@@ -68,19 +69,26 @@ export class RollingRestart {
     log.info({ ms: Date.now() - started, workers: old.length }, 'rolling restart done');
   }
 
-  /** true once the worker serves, else why not. */
+  /**
+   * true once the worker serves and has made its first bid for leadership
+   * (its 'ready' message), else why not. Retiring the leader before the new
+   * worker's first bid settled would let that bid win as a 'first start'
+   * instead of a handover.
+   */
   private serving(worker: Worker): Promise<true | string> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(`not serving after ${this.deps.bootTimeoutMs} ms`), this.deps.bootTimeoutMs);
-      const onListening = () => finish(true);
+      const timer = setTimeout(() => finish(`not ready after ${this.deps.bootTimeoutMs} ms`), this.deps.bootTimeoutMs);
+      const onMessage = (message: unknown) => {
+        if (isMessage<WorkerMessage>(message) && message.type === 'ready') finish(true);
+      };
       const onExit = (code: number | null, signal: string | null) => finish(`it exited (code ${code}, signal ${signal}) before serving`);
       const finish = (result: true | string) => {
         clearTimeout(timer);
-        worker.off('listening', onListening);
+        worker.off('message', onMessage);
         worker.off('exit', onExit);
         resolve(result);
       };
-      worker.once('listening', onListening);
+      worker.on('message', onMessage);
       worker.once('exit', onExit);
     });
   }
