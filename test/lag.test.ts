@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
-import { claimFire, executionJson, getExecution, recordOutcome, startUnclaimedExecution } from '../src/scheduler/executions.js';
+import { abandonExecution, claimFire, executionJson, getExecution, recordOutcome, startUnclaimedExecution } from '../src/scheduler/executions.js';
 import { executionHistory, summarizeLags } from '../src/scheduler/history.js';
 import { sweepTransitionLags, transitionLagMs } from '../src/domain/stage-boundaries.js';
 import { observingTransitionLag, stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
@@ -50,6 +50,9 @@ test(`an execution's lag is started minus scheduled for a claimed fire, null for
   assert.equal((await getExecution(t.db, manual))!.lagMs, null);
   const skipped = await recordOutcome(t.db, { jobId: 'lagged', scheduledFor, status: 'skipped', reason: 'paused', ...runner });
   assert.equal((await getExecution(t.db, skipped))!.lagMs, null);
+  const abandoned = await claimFire(t.db, { jobId: 'lagged', scheduledFor: scheduledFor + 60_000, ...runner }, scheduledFor + 60_010);
+  await abandonExecution(t.db, abandoned!, 'scheduler stopped before the run began');
+  assert.equal((await getExecution(t.db, abandoned!))!.lagMs, null, 'a claim abandoned before its run never started');
 });
 
 test('the console summary: p50, p99 and max start lag per job, from the claimed fires of the last 24 hours', async () => {

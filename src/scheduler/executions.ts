@@ -33,9 +33,14 @@ export interface Execution {
   lagMs: number | null;
 }
 
-/** A claimed fire's start lag; null for everything else (run-now has no schedule to be late for). */
-export function startLagMs(row: Pick<JobExecutionRow, 'claim_key' | 'scheduled_for' | 'started_at'>): number | null {
-  return row.claim_key === null || row.started_at === null ? null : ms(row.started_at) - ms(row.scheduled_for);
+/**
+ * A claimed fire's start lag; null for everything else: run-now has no
+ * schedule to be late for, and a claim abandoned before its run (recorded as
+ * skipped) never started.
+ */
+export function startLagMs(row: Pick<JobExecutionRow, 'claim_key' | 'scheduled_for' | 'started_at' | 'status'>): number | null {
+  if (row.claim_key === null || row.started_at === null || row.status === 'skipped') return null;
+  return ms(row.started_at) - ms(row.scheduled_for);
 }
 
 export function claimKey(jobId: string, scheduledFor: number): string {
