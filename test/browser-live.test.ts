@@ -6,19 +6,18 @@
 // server's event stream; and the countdown reads in the course's zone.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
-import { browserTestsSkipped, CHROMIUM } from './helpers/browser.js';
-import { seedDemo, DEMO } from '../src/cli/seed-demo.js';
+import type { Browser, Page } from 'playwright-core';
+import { testDialect } from './helpers/database.js';
+import type { RunningCluster } from './helpers/cluster.js';
+import { browserTestsSkipped, startBrowserRig, type BrowserRig } from './helpers/browser.js';
+import { DEMO } from '../src/cli/seed-demo.js';
 import { createApiToken } from '../src/domain/api-tokens.js';
 import { findUserByEmail } from '../src/domain/users.js';
 import { SECOND } from '../src/time.js';
 
 const skip = browserTestsSkipped();
 
-let database: TestDatabase;
+let rig: BrowserRig;
 let cluster: RunningCluster;
 let browser: Browser;
 let teacherToken: string;
@@ -26,22 +25,17 @@ let courseId: number;
 
 before(async () => {
   if (skip) return;
-  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} and CI=true: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
-  database = await createTestDatabase();
-  await seedDemo(database.db);
-  const teacher = (await findUserByEmail(database.db, DEMO.teacher.email))!;
-  teacherToken = await createApiToken(database.db, teacher.id);
-  courseId = Number((await database.db('courses').where({ code: DEMO.courseCode }).first('id')).id);
-  cluster = await startCluster({ databaseUrl: database.url, workers: 2 });
-  await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  rig = await startBrowserRig(async ({ db }) => {
+    const teacher = (await findUserByEmail(db, DEMO.teacher.email))!;
+    teacherToken = await createApiToken(db, teacher.id);
+    courseId = Number((await db('courses').where({ code: DEMO.courseCode }).first('id')).id);
+  });
+  ({ cluster, browser } = rig);
 });
 
 after(async () => {
   if (skip) return;
-  await browser?.close();
-  if (cluster?.child.exitCode === null) await cluster.stop();
-  await database?.cleanup();
+  await rig?.close();
 });
 
 async function api(method: string, path: string, body?: unknown) {

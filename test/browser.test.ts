@@ -8,17 +8,17 @@
 // (test/helpers/browser.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import type { Browser, Page } from 'playwright-core';
+import { testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
-import { seedDemo, DEMO } from '../src/cli/seed-demo.js';
+import { requestOnNewConnection, type RunningCluster } from './helpers/cluster.js';
+import { DEMO } from '../src/cli/seed-demo.js';
 import { readOwner } from '../src/leadership/lockfile-election.js';
-import { browserTestsSkipped, CHROMIUM } from './helpers/browser.js';
+import { browserTestsSkipped, startBrowserRig, type BrowserRig } from './helpers/browser.js';
 
 const skip = browserTestsSkipped();
 
+let rig: BrowserRig;
 let database: TestDatabase;
 let cluster: RunningCluster;
 let browser: Browser;
@@ -26,21 +26,16 @@ let admin: { email: string; token: string };
 
 before(async () => {
   if (skip) return;
-  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} and CI=true: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
-  database = await createTestDatabase();
-  await seedDemo(database.db);
-  const { user, token } = await userWithToken(database.db, 'admin');
-  admin = { email: user.email, token };
-  cluster = await startCluster({ databaseUrl: database.url, workers: 2 });
-  await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  rig = await startBrowserRig(async (db) => {
+    const { user, token } = await userWithToken(db.db, 'admin');
+    admin = { email: user.email, token };
+  });
+  ({ database, cluster, browser } = rig);
 });
 
 after(async () => {
   if (skip) return;
-  await browser?.close();
-  if (cluster?.child.exitCode === null) await cluster.stop();
-  await database?.cleanup();
+  await rig?.close();
 });
 
 async function signIn(email: string, password: string): Promise<Page> {

@@ -64,6 +64,14 @@ function jobArgument(config: Config, positionals: string[]): JobDefinition {
   return job;
 }
 
+/** The user --email names; says so on stderr when there is none. */
+async function userNamedBy(db: Knex, args: CommandContext['args']): Promise<{ id: number } | undefined> {
+  const address = required(args, 'email');
+  const user = await findUserByEmail(db, address);
+  if (!user) process.stderr.write(`No user with email ${address}\n`);
+  return user;
+}
+
 function required(args: CommandContext['args'], name: string): string {
   const value = args[name];
   if (typeof value !== 'string' || value === '') throw new UsageError(`Missing --${name}`);
@@ -101,12 +109,8 @@ export const commands: Record<string, Command> = {
     summary: 'create an API token and print it (shown once); --expires-days makes it expire',
     options: { email: { type: 'string' }, label: { type: 'string' }, 'expires-days': { type: 'string' } },
     async run({ db, args, out }) {
-      const address = required(args, 'email');
-      const user = await findUserByEmail(db, address);
-      if (!user) {
-        process.stderr.write(`No user with email ${address}\n`);
-        return 1;
-      }
+      const user = await userNamedBy(db, args);
+      if (!user) return 1;
       const days = args['expires-days'];
       const expiresAt = typeof days === 'string' ? Date.now() + parseInput(z.object({ 'expires-days': z.coerce.number().int().min(1).max(3650) }), { 'expires-days': days })['expires-days'] * DAY : null;
       out(await createApiToken(db, user.id, typeof args.label === 'string' ? args.label : 'cli', { expiresAt }));
@@ -118,12 +122,8 @@ export const commands: Record<string, Command> = {
     summary: "a user's API tokens (id, label, created, last used, expiry), never the secrets (JSON)",
     options: { email: { type: 'string' } },
     async run({ db, args, out }) {
-      const address = required(args, 'email');
-      const user = await findUserByEmail(db, address);
-      if (!user) {
-        process.stderr.write(`No user with email ${address}\n`);
-        return 1;
-      }
+      const user = await userNamedBy(db, args);
+      if (!user) return 1;
       out(JSON.stringify((await listApiTokens(db, user.id)).map(apiTokenJson)));
     },
   },
