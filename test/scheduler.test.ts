@@ -258,3 +258,19 @@ test('cleanup deletes only executions older than the cutoff, in batches', async 
   const left = await db('job_executions').count({ n: '*' }).first();
   assert.equal(Number(left!.n), 5);
 });
+
+test('a due time whose fire moved nothing is tried again as a fire of its own, not refused as already claimed', async () => {
+  // The database's clock a hair behind ours: the first fire at the due time
+  // finds nothing due yet, so the same due time comes back. Each retry must run.
+  let runs = 0;
+  const dueAt = Date.now() - 1000;
+  await startScheduler([job({ id: 'due-retry', cron: '0 0 1 1 *', nextDue: () => Promise.resolve(runs < 3 ? dueAt : null), run: () => Promise.resolve(void (runs += 1)) })]);
+  await waitUntil(() => runs >= 3, 10_000, 'three attempts at the same due time ran');
+  const rows = await executions('due-retry');
+  assert.deepEqual(
+    rows.map((r) => r.status),
+    ['success', 'success', 'success'],
+    'none refused as already claimed',
+  );
+  assert.equal(Number(rows[0].scheduled_for), dueAt, 'the first attempt is claimed under the due time itself');
+});

@@ -152,3 +152,16 @@ test(`a scheduler whose write is refused halts at once and steps down (${testDia
   assert.equal(runs, runsAtRefusal, 'no run after the refusal');
   assert.equal((await db('job_executions').where({ job_id: 'every-second' })).length, rowsAtRefusal, 'nothing recorded after the refusal');
 });
+
+test('a run an earlier leader left running is recorded as an error when the next leader starts', async () => {
+  const old = await lockfileLeader('orphan-old.lock');
+  const [orphan] = await db('job_executions').insert({ job_id: 'orphan', scheduled_for: 1, status: 'running', started_at: 1, pid: 1, hostname: 'gone', created_at: Date.now(), term: old.term });
+  await old.release();
+  const next = await lockfileLeader('orphan-next.lock');
+  const scheduler = new Scheduler({ db, log, config, jobs: [], election: next, alert: createAlerter({ log }) });
+  releases.push(() => scheduler.stop(2000));
+  await scheduler.start();
+  const row = await db('job_executions').where({ id: orphan }).first();
+  assert.equal(row.status, 'error');
+  assert.match(String(row.error), /leader stopped before the run finished/);
+});

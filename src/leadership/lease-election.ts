@@ -64,16 +64,20 @@ export class LeaseElection implements Election {
     const granted = await db.transaction(async (trx) => {
       // The lease first: the transaction's first statement writes (SQLite
       // takes the write lock at once), and a lease held by someone else costs
-      // no term.
+      // no term. Take it over if it expired by the database's clock. The row
+      // is there from the migrations on and never deleted, so this one
+      // conditional UPDATE decides; contenders on MySQL queue on the row lock.
+      // (Insert-then-update made them deadlock: the duplicate's shared lock,
+      // then the update's exclusive one.) Created here only if missing.
       const holder = { term: 0, pid: owner.pid, hostname: owner.hostname, worker_id: workerId, acquired_at: now, expires_at: trx.raw('? + ?', [now, leaseMs]) };
-      let won: boolean;
-      try {
-        await trx('scheduler_leases').insert({ name: LEASE, ...holder });
-        won = true;
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        // Someone held it: ours only if it has expired by the database's clock.
-        won = (await trx('scheduler_leases').where({ name: LEASE }).andWhere('expires_at', '<=', now).update(holder)) === 1;
+      let won = (await trx('scheduler_leases').where({ name: LEASE }).andWhere('expires_at', '<=', now).update(holder)) === 1;
+      if (!won && !(await trx('scheduler_leases').where({ name: LEASE }).first('name'))) {
+        try {
+          await trx('scheduler_leases').insert({ name: LEASE, ...holder });
+          won = true;
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err; // another contender created it first
+        }
       }
       if (!won) return null;
       const term = await takeNextTerm(trx);
@@ -99,13 +103,15 @@ export class LeaseElection implements Election {
     this.heldTerm = null;
     if (term === null) return;
     await recordTermEnd(this.options.db, term, 'released').catch(() => undefined);
-    await this.options.db('scheduler_leases').where({ name: LEASE, term }).delete();
+    // Expired at once rather than deleted: the row stays for the next taker.
+    await this.options.db('scheduler_leases').where({ name: LEASE, term }).update({ expires_at: 0 });
   }
 
   async currentOwner(): Promise<LeadershipSnapshot> {
     const { db } = this.options;
     const row = await db('scheduler_leases').where({ name: LEASE }).first<LeaseSighting | undefined>('pid', 'hostname', 'worker_id', 'acquired_at', 'expires_at', 'term', db.raw('? as now_ms', [nowMsSql(db)]));
-    if (!row) return { state: 'free', owner: null };
+    // No row, or one released (expires_at 0): nobody leads.
+    if (!row || ms(row.expires_at) === 0) return { state: 'free', owner: null };
     const owner = { pid: Number(row.pid), hostname: row.hostname, workerId: row.worker_id === null ? null : Number(row.worker_id), acquiredAt: toIso(ms(row.acquired_at)), term: ms(row.term) };
     return { state: ms(row.expires_at) > ms(row.now_ms) ? 'held' : 'stale', owner };
   }

@@ -10,8 +10,12 @@ import type { Logger } from '../log.js';
 export interface DueTimerDeps {
   /** The earliest due instant (epoch ms), possibly past; null if none. */
   findNext(): Promise<number | null>;
-  /** Runs the job for `boundary`; resolves when done. */
-  fire(boundary: number): Promise<void>;
+  /**
+   * Runs the job for `boundary`; resolves when done. `retry`: the same
+   * boundary fired before and moved nothing (the database's clock a hair
+   * behind ours, or the run failed), so this is a new attempt at it.
+   */
+  fire(boundary: number, retry: boolean): Promise<void>;
   /**
    * The instant the timer is armed for changed (null: nothing is due). Called
    * synchronously, once per change; must not throw.
@@ -113,8 +117,9 @@ export class DueTimer {
         if (this.stopped) return;
         this.job = null;
         this.retry = null;
+        const retry = this.lastFired === boundary;
         this.lastFired = boundary;
-        await this.deps.fire(boundary);
+        await this.deps.fire(boundary, retry);
       })
       .catch((err) => this.deps.log.error({ err, boundary: new Date(boundary).toISOString() }, 'due timer: fire failed'))
       .then(() => this.arm())

@@ -131,6 +131,19 @@ export async function finishExecution(
     });
 }
 
+/**
+ * Executions an earlier leader left running (it was killed, frozen past its
+ * lease, or lost the database mid-run): they will not finish, so the next
+ * leader records them as errors. Returns how many.
+ */
+export async function closeAbandonedExecutions(db: Knex, term: number, now = Date.now()): Promise<number> {
+  return db('job_executions')
+    .where({ status: 'running' })
+    .whereNotNull('term')
+    .andWhere('term', '<', term)
+    .update({ status: 'error', error: 'its leader stopped before the run finished', finished_at: now });
+}
+
 /** A claimed fire that will not run after all (leadership was lost meanwhile). */
 export async function abandonExecution(db: Knex, id: number, reason: string, now = Date.now()): Promise<void> {
   await db('job_executions').where({ id }).update({ status: 'skipped', error: reason, finished_at: now, duration_ms: 0 });

@@ -14,7 +14,7 @@ import type { Alerter } from './alerts.js';
 import { nextCronRun, scheduleCron } from './cron.js';
 import { DueTimer } from './due-timer.js';
 import type { Election } from '../leadership/election.js';
-import { claimFire, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
+import { closeAbandonedExecutions, claimFire, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
 import { JobRunner, type StartedRun } from './job-runner.js';
 import { listStoredJobs, recordNextDue, recordNextRun, upsertJob } from './job-store.js';
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
@@ -69,7 +69,9 @@ export class Scheduler {
         new DueTimer({
           log: log.child({ jobId: job.id }),
           findNext: () => nextDue(db),
-          fire: (dueAt) => this.fire(job, dueAt, 'timer'),
+          // A retry of the same due time is a fire of its own: claimed under
+          // the instant it happens, since the first attempt's claim is taken.
+          fire: (dueAt, retry) => this.fire(job, retry ? Date.now() : dueAt, 'timer', dueAt),
           onArmed: (at) => this.recordArmed(job.id, at),
         }),
       );
@@ -90,6 +92,11 @@ export class Scheduler {
     const { db, jobs, log } = this.deps;
     const now = Date.now();
     const previous = new Map((await listStoredJobs(db)).map((j) => [j.id, j]));
+    const term = this.runner.term ?? null;
+    if (term !== null) {
+      const closed = await this.write((trx) => closeAbandonedExecutions(trx, term, now));
+      if (closed) log.warn({ executions: closed }, 'executions left running by an earlier leader are recorded as errors');
+    }
     const catchUp: JobDefinition[] = [];
     for (const job of jobs) {
       this.crons.set(job.id, scheduleCron(job, log, (scheduledFor) => this.fire(job, scheduledFor, 'cron')));
@@ -191,16 +198,19 @@ export class Scheduler {
    * once, write nothing more, and stop leading without touching the lock.
    */
   private superseded(err: SupersededError): void {
-    if (this.stopped) return;
+    // Every refusal is said and counted, also one that lands after the halt
+    // (a run that was finishing when the first refusal came).
     this.deps.log.error({ ourTerm: err.ourTerm, currentTerm: err.currentTerm }, `write refused: term ${err.ourTerm} was superseded by term ${err.currentTerm}; scheduler halted`);
     supersededWrites.inc();
+    if (this.stopped) return;
     this.halt();
     this.deps.election.stepDown(err);
   }
 
-  private async fire(job: JobDefinition, scheduledFor: number, reason: FireReason): Promise<void> {
+  /** `dueAt`: for a due-time fire, the due instant it answers (its retries share it). */
+  private async fire(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt = scheduledFor): Promise<void> {
     try {
-      await this.fireChecked(job, scheduledFor, reason);
+      await this.fireChecked(job, scheduledFor, reason, dueAt);
     } catch (err) {
       if (err instanceof SupersededError) return this.superseded(err);
       if (isDatabaseUnavailable(err)) return this.outage.remember(job, scheduledFor, err);
@@ -208,12 +218,12 @@ export class Scheduler {
     }
   }
 
-  private async skipPaused(job: JobDefinition, scheduledFor: number, reason: FireReason): Promise<void> {
+  private async skipPaused(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt: number): Promise<void> {
     // A due time stays due while paused, so its timer fires it again and
     // again (with growing pauses): one row says it was skipped.
     if (reason === 'timer') {
-      if (this.pausedBoundary.get(job.id) === scheduledFor) return;
-      this.pausedBoundary.set(job.id, scheduledFor);
+      if (this.pausedBoundary.get(job.id) === dueAt) return;
+      this.pausedBoundary.set(job.id, dueAt);
     }
     // The next run moves on, so the console shows it and the next leader
     // does not take the paused time for fires missed while nobody led.
@@ -224,7 +234,7 @@ export class Scheduler {
     this.deps.log.info({ jobId: job.id, scheduledFor: toIso(scheduledFor), reason }, 'fire skipped: the job is paused');
   }
 
-  private async fireChecked(job: JobDefinition, scheduledFor: number, reason: FireReason): Promise<void> {
+  private async fireChecked(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt: number): Promise<void> {
     if (this.stopped) return;
     const { log, election } = this.deps;
     // The lock may have gone stale while the event loop was blocked; the
@@ -233,7 +243,7 @@ export class Scheduler {
 
     // Paused: the trigger stays, the fire is written down and not run. Read
     // at each fire, so a pause made on any host holds here at once.
-    if (await isPaused(this.deps.db, job.id)) return this.skipPaused(job, scheduledFor, reason);
+    if (await isPaused(this.deps.db, job.id)) return this.skipPaused(job, scheduledFor, reason, dueAt);
     this.pausedBoundary.delete(job.id);
 
     if (reason === 'cron' && Date.now() - scheduledFor > MISFIRE_GRACE_MS && job.misfire === 'skip') {
