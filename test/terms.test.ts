@@ -165,3 +165,22 @@ test('a run an earlier leader left running is recorded as an error when the next
   assert.equal(row.status, 'error');
   assert.match(String(row.error), /leader stopped before the run finished/);
 });
+
+test('MariaDB: a leader frozen inside a fenced write does not hold the term row, and with it every election, until it wakes', { skip: testDialect === 'mysql' ? false : 'MySQL/MariaDB only (SQLite has one writer at a time by design)' }, async () => {
+  const old = await lockfileLeader('frozen.lock');
+  // The frozen leader: its fenced transaction holds the term row, then its client goes silent.
+  let frozen!: Promise<unknown>;
+  const holding = new Promise<void>((resolve) => {
+    frozen = leaderWrites(db, old.term)(async () => {
+      resolve();
+      await new Promise((r) => setTimeout(r, 12_000));
+    }).catch((err: unknown) => err);
+  });
+  await holding;
+  const asked = Date.now();
+  const next = await successorTakesOver();
+  const waited = Date.now() - asked;
+  assert.ok(next > old.term!, 'a newer term was granted');
+  assert.ok(waited < 9000, `the successor waited ${waited} ms for the term row (MariaDB ends the idle transaction after 5 s; the lock wait timeout is 50 s)`);
+  assert.ok((await frozen) instanceof Error, 'the frozen transaction was ended, not committed');
+});

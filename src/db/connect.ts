@@ -32,6 +32,9 @@ function createOwnerOnly(file: string): void {
   fs.closeSync(fs.openSync(file, 'a', 0o600));
 }
 
+/** A transaction idle (its client silent) this long is ended by MariaDB. */
+const IDLE_TRANSACTION_TIMEOUT_S = 5;
+
 /** How long to wait for a MySQL connection before calling the database unavailable. */
 const UNAVAILABLE_AFTER_MS = 3000;
 
@@ -51,7 +54,15 @@ export function knexConfig(url: string): Knex.Config {
         min: 0,
         max: 10,
         afterCreate(conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) {
-          conn.query("SET time_zone = '+00:00'", (err) => done(err, conn));
+          conn.query("SET time_zone = '+00:00'", (err) => {
+            if (err) return done(err, conn);
+            // MariaDB ends a transaction left idle this long, and its locks
+            // with it: a leader frozen inside a fenced write (SIGSTOP, a
+            // blocked event loop) must not hold the term row, and with it
+            // every election, until it wakes. MySQL has no such setting; the
+            // error is ignored there.
+            conn.query(`SET SESSION idle_transaction_timeout = ${IDLE_TRANSACTION_TIMEOUT_S}`, () => done(null, conn));
+          });
         },
       },
     };
