@@ -158,4 +158,33 @@ describe(`sessions and CSRF on ${testDialect}`, () => {
     assert.deepEqual([...cookies.keys()].sort(), ['coursework.anon', 'coursework.csrf', 'coursework.sid']);
     for (const line of cookies.values()) assert.doesNotMatch(line, /; Secure/i, line);
   });
+
+  test('an API call riding on the session cookie needs the CSRF token; one with a bearer token is not given a cookie and is the token\'s user', async () => {
+    const { user: teacher } = await userWithToken(t.db, 'teacher');
+    const { user: other, token } = await userWithToken(t.db, 'teacher');
+    const b = new Browser(server.baseUrl);
+    await b.login(teacher.email, PASSWORD);
+    const csrf = Browser.csrfFrom((await b.get('/courses')).text);
+    const cookie = [...b.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const post = (headers: Record<string, string>, code: string) =>
+      fetch(`${server.baseUrl}/api/courses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ title: 'CSRF', code }) });
+
+    const forged = await post({ cookie }, 'CSRF-1');
+    assert.equal(forged.status, 403, 'the session cookie alone is refused');
+    assert.equal((await forged.json()).error.code, 'csrf_failed');
+    const withToken = await post({ cookie, 'x-csrf-token': csrf }, 'CSRF-2');
+    assert.equal(withToken.status, 201, 'with the CSRF token it goes through');
+    assert.equal((await withToken.json()).teacherId, teacher.id);
+
+    const sessionsBefore = (await sessionRows(t)).length;
+    const bearer = await post({ authorization: `Bearer ${token}` }, 'CSRF-3');
+    assert.equal(bearer.status, 201, 'a bearer call needs no CSRF token');
+    assert.equal(bearer.headers.getSetCookie().length, 0, 'and gets no cookie');
+    const both = await fetch(`${server.baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}`, cookie } });
+    assert.equal((await both.json()).id, other.id, 'the token decides who calls, not the session cookie beside it');
+    assert.equal(both.headers.getSetCookie().length, 0, 'the session cookie beside a token is neither used nor renewed');
+    assert.equal((await sessionRows(t)).length, sessionsBefore, 'no session is stored for bearer calls');
+    const badToken = await fetch(`${server.baseUrl}/api/me`, { headers: { authorization: 'Bearer nope', cookie } });
+    assert.equal(badToken.status, 401, 'an unknown token is a 401 even with a valid session cookie beside it');
+  });
 });

@@ -1,7 +1,7 @@
 // Builds the Express app; never listens. The worker entry listens, tests
 // drive it in-process.
 import path from 'node:path';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import cookieParser from 'cookie-parser';
 import type { Knex } from 'knex';
@@ -44,6 +44,15 @@ export const BODY_LIMIT = '100kb';
 export const SUBMISSION_BODY_LIMIT = '1mb';
 const SUBMISSION_PATHS = ['/api/stages/:id/submissions', '/stages/:id/submissions'];
 
+/** True for a request to the API that names its caller in an Authorization header (a bearer token). */
+export function isTokenApiRequest(req: Request): boolean {
+  return req.headers.authorization !== undefined && req.path.startsWith('/api/');
+}
+
+function unlessTokenApi(middleware: RequestHandler): RequestHandler {
+  return (req, res, next) => (isTokenApiRequest(req) ? next() : middleware(req, res, next));
+}
+
 export function createApp(deps: AppDeps): Express {
   const { db, log, sessionSecret } = deps;
   const secureCookies = deps.secureCookies ?? false;
@@ -67,9 +76,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(SUBMISSION_PATHS, express.json({ limit: SUBMISSION_BODY_LIMIT }), express.urlencoded({ extended: false, limit: SUBMISSION_BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
-  app.use(cookieParser());
-  app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }), absoluteSessionLifetime());
-  app.use(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection);
+  // An API call with an Authorization header is identified by that header
+  // alone (auth.ts), never by a session: it skips the cookies, the session
+  // store and CSRF, and so never gets a cookie. Everything else, a cookie
+  // riding on an API call included, goes through all three.
+  app.use(unlessTokenApi(cookieParser()));
+  app.use(unlessTokenApi(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies })), unlessTokenApi(absoluteSessionLifetime()));
+  app.use(unlessTokenApi(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection));
   app.use(identify(db));
   app.use(pageLocals);
 
