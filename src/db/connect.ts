@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { attachSqliteReadCache } from './read-cache.js';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -97,5 +98,8 @@ export function knexConfig(url: string): Knex.Config {
 }
 
 export function connect(url: string): Knex {
-  return knexFactory(knexConfig(url));
+  const db = knexFactory(knexConfig(url));
+  // The hot reads' prepared statements, on a read handle of their own (read-cache.ts).
+  if (dialectOf(url) === 'sqlite' && sqlitePath(url) !== ':memory:') attachSqliteReadCache(db, sqlitePath(url));
+  return db;
 }

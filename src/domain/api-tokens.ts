@@ -3,10 +3,12 @@
 // next request on (each request looks the token up).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ApiTokenRow } from '../db/tables.js';
+import type { ApiTokenRow, UserRow } from '../db/tables.js';
+import { readRows } from '../db/read-cache.js';
 import { msOrNull } from '../db/rows.js';
 import { toIso, toIsoOrNull } from '../time.js';
-import { findUserById, type User } from './users.js';
+import type { User } from './users.js';
+import type { Role } from '../validation.js';
 
 const PREFIX = 'cw_';
 
@@ -28,20 +30,22 @@ export async function createApiToken(db: Knex, userId: number, label = '', { now
   return token;
 }
 
+// The token and its user in one read, on every API request (read-cache.ts).
+const TOKEN_USER_SQL =
+  'SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id ' +
+  'WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?)';
+
+type TokenUserRow = Pick<ApiTokenRow, 'last_used_at'> & Pick<UserRow, 'id' | 'email' | 'name' | 'role'> & { token_id: number };
+
 export async function userForApiToken(db: Knex, token: string): Promise<User | undefined> {
   const now = Date.now();
-  const row = await db<ApiTokenRow>('api_tokens')
-    .where({ token_hash: digest(token) })
-    .andWhere((q) => {
-      q.whereNull('expires_at').orWhere('expires_at', '>', now);
-    })
-    .first('id', 'user_id', 'last_used_at');
+  const [row] = await readRows<TokenUserRow>(db, TOKEN_USER_SQL, [digest(token), now]);
   if (!row) return undefined;
   // Written at most once a minute per token, so reads do not turn into writes.
   if (row.last_used_at === null || now - Number(row.last_used_at) > 60_000) {
-    await db('api_tokens').where({ id: row.id }).update({ last_used_at: now });
+    await db('api_tokens').where({ id: row.token_id }).update({ last_used_at: now });
   }
-  return findUserById(db, Number(row.user_id));
+  return { id: Number(row.id), email: String(row.email), name: String(row.name), role: row.role as Role };
 }
 
 /** A user's tokens, never their secrets; oldest first. */

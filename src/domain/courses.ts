@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { lockRows } from '../db/locks.js';
+import { readRows } from '../db/read-cache.js';
 import type { CourseRow, UserRow } from '../db/tables.js';
 import type { Actor } from './users.js';
 import { announceStagesChanged } from './stage-events.js';
@@ -24,7 +25,7 @@ export interface CourseInput {
   teacherId?: number;
 }
 
-function toCourse(row: CourseRow): Course {
+export function toCourse(row: Pick<CourseRow, 'id' | 'title' | 'code' | 'timezone' | 'teacher_id'>): Course {
   return {
     id: Number(row.id),
     title: String(row.title),
@@ -43,6 +44,8 @@ export async function isMember(db: Knex, courseId: number, userId: number): Prom
   return Boolean(await db('course_members').where({ course_id: courseId, user_id: userId }).first('user_id'));
 }
 
+export const MANAGERS_ONLY = 'Only the course teacher or an admin may change this course';
+
 export function canManage(actor: Actor, course: Course): boolean {
   return actor.role === 'admin' || (actor.role === 'teacher' && course.teacherId === actor.id);
 }
@@ -51,18 +54,30 @@ export async function canView(db: Knex, actor: Actor, course: Course): Promise<b
   return canManage(actor, course) || isMember(db, course.id, actor.id);
 }
 
-/** The course if the actor may see it. Unknown and invisible look alike: 404. */
+/**
+ * canView as SQL over the course aliased `c`, for reads that decide
+ * visibility and fetch in one query: admins see every course, a teacher the
+ * courses they teach or belong to, a student the ones they belong to.
+ */
+export function visibleToSql(actor: Actor): { sql: string; params: number[] } {
+  const member = 'EXISTS (SELECT 1 FROM course_members m WHERE m.course_id = c.id AND m.user_id = ?)';
+  if (actor.role === 'admin') return { sql: '1 = 1', params: [] };
+  if (actor.role === 'teacher') return { sql: `(c.teacher_id = ? OR ${member})`, params: [actor.id, actor.id] };
+  return { sql: member, params: [actor.id] };
+}
+
+/** The course if the actor may see it, in one read. Unknown and invisible look alike: 404. */
 export async function getVisibleCourse(db: Knex, actor: Actor, id: number): Promise<Course> {
-  const row = await db<CourseRow>('courses').where({ id }).first();
-  const course = row && toCourse(row);
-  if (!course || !(await canView(db, actor, course))) throw new NotFoundError('Course');
-  return course;
+  const visible = visibleToSql(actor);
+  const [row] = await readRows<CourseRow>(db, `SELECT c.id, c.title, c.code, c.timezone, c.teacher_id FROM courses c WHERE c.id = ? AND ${visible.sql}`, [id, ...visible.params]);
+  if (!row) throw new NotFoundError('Course');
+  return toCourse(row);
 }
 
 /** The course if the actor may change it: 404 if invisible, 403 if only visible. */
 export async function getManagedCourse(db: Knex, actor: Actor, id: number): Promise<Course> {
   const course = await getVisibleCourse(db, actor, id);
-  if (!canManage(actor, course)) throw new ForbiddenError('Only the course teacher or an admin may change this course');
+  if (!canManage(actor, course)) throw new ForbiddenError(MANAGERS_ONLY);
   return course;
 }
 

@@ -4,10 +4,11 @@ import type { Knex } from 'knex';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { dbNowMs } from '../db/clock.js';
 import { lockRows } from '../db/locks.js';
+import { readRows } from '../db/read-cache.js';
 import { ms } from '../db/rows.js';
 import type { StageRow, StageTransitionRow } from '../db/tables.js';
 import { toIso } from '../time.js';
-import { getManagedCourse, getVisibleCourse, type Course } from './courses.js';
+import { canManage, getManagedCourse, MANAGERS_ONLY, toCourse, visibleToSql, type Course } from './courses.js';
 import { recordTransitions, statusAt, type StageStatus } from './stage-status.js';
 import { announceStagesChanged } from './stage-events.js';
 import type { Actor } from './users.js';
@@ -67,39 +68,53 @@ export interface StageKey {
   id: number;
 }
 
+const STAGE_COLUMNS = 's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.status';
+
+/**
+ * A page of the course's stages if the actor may see the course, in one read:
+ * the course row decides visibility, its stages are joined to it (LEFT, so a
+ * visible course without stages still answers one row). No row: 404.
+ */
 export async function listStages(db: Knex, actor: Actor, courseId: number, { limit, after }: PageRequest<StageKey>): Promise<Page<Stage, StageKey>> {
-  await getVisibleCourse(db, actor, courseId);
-  const query = db<StageRow>('stages')
-    .where({ course_id: courseId })
-    .orderBy([{ column: 'start_date' }, { column: 'id' }])
-    .limit(limit + 1);
-  if (after) {
-    query.andWhere((q) => {
-      q.where('start_date', '>', after.startDate).orWhere((same) => {
-        same.where('start_date', after.startDate).andWhere('id', '>', after.id);
-      });
-    });
-  }
-  return pageOf((await query).map(toStage), limit, (stage) => ({ startDate: stage.startDate, id: stage.id }));
+  const visible = visibleToSql(actor);
+  const afterSql = after ? ' AND (s.start_date > ? OR (s.start_date = ? AND s.id > ?))' : '';
+  const rows = await readRows<StageRow & { visible_course_id: number }>(
+    db,
+    `SELECT c.id AS visible_course_id, ${STAGE_COLUMNS} FROM courses c LEFT JOIN stages s ON s.course_id = c.id${afterSql} ` +
+      `WHERE c.id = ? AND ${visible.sql} ORDER BY s.start_date, s.id LIMIT ?`,
+    [...(after ? [after.startDate, after.startDate, after.id] : []), courseId, ...visible.params, limit + 1],
+  );
+  if (rows.length === 0) throw new NotFoundError('Course');
+  const stages = rows.filter((row) => row.id !== null).map(toStage);
+  return pageOf(stages, limit, (stage) => ({ startDate: stage.startDate, id: stage.id }));
 }
 
-/** The stage and its course, if the actor may see the course. */
-export async function getVisibleStage(db: Knex, actor: Actor, id: number): Promise<{ stage: Stage; course: Course }> {
-  const row = await db<StageRow>('stages').where({ id }).first();
+export interface VisibleStage {
+  stage: Stage;
+  course: Course;
+  /** Whether the actor is a member of the course (a student who may hand in work). */
+  member: boolean;
+}
+
+/** The stage and its course, if the actor may see the course; one read. */
+export async function getVisibleStage(db: Knex, actor: Actor, id: number): Promise<VisibleStage> {
+  const visible = visibleToSql(actor);
+  const [row] = await readRows<StageRow & { title: string; code: string; timezone: string; teacher_id: number; member: number | string }>(
+    db,
+    `SELECT ${STAGE_COLUMNS}, c.title, c.code, c.timezone, c.teacher_id, ` +
+      'EXISTS (SELECT 1 FROM course_members m WHERE m.course_id = c.id AND m.user_id = ?) AS member ' +
+      `FROM stages s JOIN courses c ON c.id = s.course_id WHERE s.id = ? AND ${visible.sql}`,
+    [actor.id, id, ...visible.params],
+  );
   if (!row) throw new NotFoundError('Stage');
-  const stage = toStage(row);
-  try {
-    return { stage, course: await getVisibleCourse(db, actor, stage.courseId) };
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new NotFoundError('Stage');
-    throw err;
-  }
+  const course = toCourse({ id: row.course_id, title: row.title, code: row.code, timezone: row.timezone, teacher_id: row.teacher_id });
+  return { stage: toStage(row), course, member: Number(row.member) === 1 };
 }
 
 /** The stage and its course if the actor may change them: 404 if invisible, 403 if only visible. */
 export async function getManagedStage(db: Knex, actor: Actor, id: number): Promise<{ stage: Stage; course: Course }> {
   const { stage, course } = await getVisibleStage(db, actor, id);
-  await getManagedCourse(db, actor, course.id);
+  if (!canManage(actor, course)) throw new ForbiddenError(MANAGERS_ONLY);
   return { stage, course };
 }
 

@@ -10,7 +10,7 @@ import { isForeignKeyViolation } from '../db/errors.js';
 import { lockRows } from '../db/locks.js';
 import { ms } from '../db/rows.js';
 import { toIso } from '../time.js';
-import { canManage, isMember, type Course } from './courses.js';
+import { canManage, type Course } from './courses.js';
 import { getVisibleStage, type Stage } from './stages.js';
 import { statusAt } from './stage-status.js';
 import type { Actor } from './users.js';
@@ -51,8 +51,8 @@ const NOT_A_STUDENT = 'Only students of this course hand in work';
 
 /** The stage if the actor may hand in work for it (404 if invisible, 403 if not a student of the course); checked before the body is read. */
 export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number): Promise<{ stage: Stage; course: Course }> {
-  const { stage, course } = await getVisibleStage(db, actor, stageId);
-  if (actor.role !== 'student' || !(await isMember(db, course.id, actor.id))) throw new ForbiddenError(NOT_A_STUDENT);
+  const { stage, course, member } = await getVisibleStage(db, actor, stageId);
+  if (actor.role !== 'student' || !member) throw new ForbiddenError(NOT_A_STUDENT);
   return { stage, course };
 }
 
