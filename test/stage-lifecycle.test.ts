@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { advanceStageStatuses, nextStageBoundary } from '../src/domain/stage-lifecycle.js';
+import { advanceStageStatuses, nextStageBoundary, type InTransaction } from '../src/domain/stage-lifecycle.js';
+import { beginTerm, fenced, SupersededError } from '../src/leadership/terms.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { DAY, HOUR } from '../src/time.js';
 
@@ -118,5 +119,80 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     assert.deepEqual(byKind, { 'pending->active': 3000, 'active->completed': 1000 });
     const dupes = await t.db('stage_transitions').select('stage_id', 'to_status').count({ n: '*' }).groupBy('stage_id', 'to_status').having(t.db.raw('count(*) > 1'));
     assert.equal(dupes.length, 0, 'no stage has a transition twice');
+  });
+
+  async function transitionCounts(): Promise<{ byKind: Record<string, number>; dupes: number }> {
+    const counts: { from_status: string; to_status: string; n: number | string }[] = await t.db('stage_transitions').select('from_status', 'to_status').count({ n: '*' }).groupBy('from_status', 'to_status');
+    const dupes = await t.db('stage_transitions').select('stage_id', 'to_status').count({ n: '*' }).groupBy('stage_id', 'to_status').having(t.db.raw('count(*) > 1'));
+    return { byKind: Object.fromEntries(counts.map((c) => [`${c.from_status}->${c.to_status}`, Number(c.n)])), dupes: dupes.length };
+  }
+
+  test('more due stages than one batch: every one moves, each transition is recorded once, in order, over several transactions', async () => {
+    const now = await dbNowMs(t.db);
+    const rows = [];
+    for (let i = 0; i < 50; i++) rows.push({ start: now - HOUR - i, end: now + DAY }); // open
+    for (let i = 0; i < 23; i++) rows.push({ start: now - DAY, end: now - HOUR + i }); // whole window passed
+    for (let i = 0; i < 31; i++) rows.push({ start: now - DAY, end: now - i - 1, status: 'active' }); // close
+    for (let i = 0; i < 10; i++) rows.push({ start: now + DAY, end: now + 2 * DAY }); // not due
+    await insertStages(rows);
+
+    const result = await advanceStageStatuses(t.db, 'sweep', null, { batchSize: 7 });
+    assert.equal(result.activated, 50);
+    assert.equal(result.completed, 23 + 31);
+    // Starts: 73 due, 11 batches of 7 (the last one short); ends: 31, 5 batches (the last one short).
+    assert.equal(result.batches, 11 + 5);
+    assert.ok(result.longestBatchMs > 0);
+
+    const stages = await t.db('stages').orderBy('id');
+    assert.deepEqual(
+      stages.map((s) => s.status),
+      [...Array<string>(50).fill('active'), ...Array<string>(23 + 31).fill('completed'), ...Array<string>(10).fill('pending')],
+    );
+    assert.deepEqual(await transitionCounts(), { byKind: { 'pending->active': 73, 'active->completed': 54 }, dupes: 0 });
+    const h = await history();
+    for (const s of stages.slice(50, 73)) assert.deepEqual(h.get(Number(s.id)), ['pending->active:sweep', 'active->completed:sweep'], 'both steps, in order');
+    const ats = new Set((await t.db('stage_transitions').select('at')).map((r) => Number(r.at)));
+    assert.deepEqual([...ats], [result.now], 'every batch judged by the one instant');
+
+    const again = await advanceStageStatuses(t.db, 'sweep', null, { batchSize: 7 });
+    assert.deepEqual([again.activated, again.completed, again.batches], [0, 0, 2], 'a second sweep finds nothing: one empty batch per phase');
+  });
+
+  test('a fenced sweep superseded between batches keeps what it committed and records nothing more', async () => {
+    const now = await dbNowMs(t.db);
+    await insertStages(Array.from({ length: 20 }, (_, i) => ({ start: now - HOUR - i, end: now + DAY })));
+    const holder = { pid: process.pid, hostname: 'here', workerId: 1, election: 'db' as const };
+    const ours = await beginTerm(t.db, holder, { reason: 'released' });
+    let batches = 0;
+    const inTransaction: InTransaction = async (work) => {
+      // A successor takes over once our second batch has committed.
+      if (batches === 2) await beginTerm(t.db, { ...holder, workerId: 2 }, { reason: 'stale' });
+      const value = await fenced(t.db, ours, work);
+      batches += 1;
+      return value;
+    };
+    await assert.rejects(advanceStageStatuses(t.db, 'timer', ours, { batchSize: 5, inTransaction }), SupersededError);
+    assert.equal(batches, 2);
+    assert.equal(Number((await t.db('stages').where({ status: 'active' }).count({ n: '*' }).first())?.n), 10, 'the two committed batches stay');
+    const { byKind, dupes } = await transitionCounts();
+    assert.deepEqual(byKind, { 'pending->active': 10 });
+    assert.equal(dupes, 0);
+    assert.deepEqual([...new Set((await t.db('stage_transitions').select('term')).map((r) => Number(r.term)))], [ours]);
+  });
+
+  test('two processes sweeping at once in small batches record each transition exactly once', { timeout: 120_000 }, async () => {
+    const now = await dbNowMs(t.db);
+    const rows = [];
+    for (let i = 0; i < 2000; i++) rows.push(i % 4 === 0 ? { start: now - DAY, end: now - HOUR } : { start: now - HOUR - i, end: now + DAY });
+    for (let i = 0; i < 500; i++) rows.push({ start: now - DAY, end: now - i - 1, status: 'active' });
+    await insertStages(rows);
+    const startAt = Date.now() + 1500;
+    const sweepers = [0, 1].map(() =>
+      run(process.execPath, ['--import', 'tsx', 'test/fixtures/sweep-process.ts', t.url, String(startAt), '2', '97'], { timeout: 90_000 }),
+    );
+    const outputs = (await Promise.all(sweepers)).map((r) => JSON.parse(r.stdout.trim()) as { activated: number; completed: number });
+    assert.equal(outputs.reduce((n, o) => n + o.activated, 0), 1500);
+    assert.equal(outputs.reduce((n, o) => n + o.completed, 0), 500 + 500);
+    assert.deepEqual(await transitionCounts(), { byKind: { 'pending->active': 2000, 'active->completed': 1000 }, dupes: 0 });
   });
 });
