@@ -2,8 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { apiClient, startTestServer, userWithToken, type ApiClient, type ApiResponse, type TestServer } from './helpers/http.js';
-import { DAY, HOUR, toIso } from '../src/time.js';
+import { DAY, HOUR, sleep, toIso } from '../src/time.js';
 import { describeError } from '../src/http/errors.js';
+import { dbNowMs } from '../src/db/clock.js';
+import { createSubmission } from '../src/domain/submissions.js';
+import type { Actor } from '../src/domain/users.js';
+import { ConflictError } from '../src/errors.js';
 
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -157,6 +161,27 @@ describe(`stages and submissions API on ${testDialect}`, () => {
 
     assert.equal((await student.get(`/api/stages/${pending.id}/submissions`)).body.items.length, 0, 'refused work is not stored');
     assert.equal((await teacher.get(`/api/stages/${active.id}/submissions`)).body.items.length, 1);
+  });
+
+  test('a submission is judged by when it arrived, not by when its transaction ran: on the database clock, never earlier than its arrival', async () => {
+    const dbNow = await dbNowMs(t.db);
+    const stage = (await newStage(toIso(dbNow - HOUR), toIso(dbNow + 400))).body;
+    const actor = (await student.get('/api/me')).body as Actor;
+    const arrived = performance.now();
+    // It arrived before the end; then, say, it waited for the lock until after the end.
+    await sleep(Math.max(0, Date.parse(stage.endDate) - Date.now()) + 200);
+    const onTime = await createSubmission(t.db, actor, stage.id, { body: 'just in time' }, { receivedAt: arrived });
+    assert.ok(onTime.createdAt < Date.parse(stage.endDate), 'taken, with its arrival as created_at');
+    assert.ok(onTime.createdAt >= dbNow, 'its arrival on the database clock: not earlier than the database was before it');
+
+    const late = await createSubmission(t.db, actor, stage.id, { body: 'late' }, { receivedAt: performance.now() }).catch((err: unknown) => err);
+    assert.ok(late instanceof ConflictError, String(late));
+    const details = late.details as { status: string; receivedAt: string };
+    assert.equal(details.status, 'completed');
+    assert.ok(Date.parse(details.receivedAt) >= Date.parse(stage.endDate), 'the refusal names the arrival it judged');
+    const refused = await student.post(`/api/stages/${stage.id}/submissions`, { body: 'late too' });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.details.receivedAt, ISO_UTC_MS);
   });
 
   test('a submission needs text or a link, from a student of the course', async () => {

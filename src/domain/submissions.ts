@@ -56,7 +56,19 @@ export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number
   return { stage, course };
 }
 
-export async function createSubmission(db: Knex, actor: Actor, stageId: number, input: SubmissionInput): Promise<Submission> {
+/**
+ * Hands in work. It is judged by when it arrived (`receivedAt`, the
+ * performance.now() of the request's arrival), not by when its transaction
+ * got its lock: work that arrived a moment before the deadline and then
+ * waited behind other writers (the sweep closing thousands of stages at that
+ * instant, other students' submissions) is still on time. The instant of
+ * arrival is put on the database clock as the database's now, read in the
+ * transaction, minus the time since arrival measured just before that read;
+ * so it is never earlier than the true arrival (a submission is never taken
+ * late), and may be later by one round trip to the database. That instant is
+ * its created_at. Without `receivedAt` (scripts), it is the transaction's now.
+ */
+export async function createSubmission(db: Knex, actor: Actor, stageId: number, input: SubmissionInput, { receivedAt }: { receivedAt?: number } = {}): Promise<Submission> {
   const { stage, course } = await getStageToSubmitTo(db, actor, stageId);
   if (!input.body && !input.link) throw ValidationError.field('body', 'give the work as text (body) or a link');
   try {
@@ -67,13 +79,15 @@ export async function createSubmission(db: Knex, actor: Actor, stageId: number, 
       if (!(await lockRows(trx, 'course_members', { course_id: course.id, user_id: actor.id }, 'created_at'))) {
         throw new ForbiddenError(NOT_A_STUDENT);
       }
-      const now = await dbNowMs(trx);
+      const askedAt = performance.now();
+      const dbNow = await dbNowMs(trx);
+      const now = receivedAt === undefined ? dbNow : dbNow - Math.max(0, Math.floor(askedAt - receivedAt));
       const status = statusAt(stage.startDate, stage.endDate, now);
       if (status === 'pending') {
-        throw new ConflictError(`Stage "${stage.name}" is pending: submissions open at ${toIso(stage.startDate)}`, { status });
+        throw new ConflictError(`Stage "${stage.name}" is pending: submissions open at ${toIso(stage.startDate)}`, { status, receivedAt: toIso(now) });
       }
       if (status === 'completed') {
-        throw new ConflictError(`Stage "${stage.name}" is completed: submissions closed at ${toIso(stage.endDate)}`, { status });
+        throw new ConflictError(`Stage "${stage.name}" is completed: submissions closed at ${toIso(stage.endDate)}`, { status, receivedAt: toIso(now) });
       }
       const counted = await trx('submissions').where({ stage_id: stageId, student_id: actor.id }).count({ n: '*' }).first();
       if (Number(counted?.n ?? 0) >= MAX_SUBMISSIONS_PER_STAGE) {

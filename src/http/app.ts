@@ -44,6 +44,13 @@ export const BODY_LIMIT = '100kb';
 export const SUBMISSION_BODY_LIMIT = '1mb';
 const SUBMISSION_PATHS = ['/api/stages/:id/submissions', '/stages/:id/submissions'];
 
+declare module 'http' {
+  interface IncomingMessage {
+    /** performance.now() when the request reached the app: what a deadline is judged by (domain/submissions.ts). */
+    receivedAt: number;
+  }
+}
+
 /** True for a request to the API that names its caller in an Authorization header (a bearer token). */
 export function isTokenApiRequest(req: Request): boolean {
   return req.headers.authorization !== undefined && req.path.startsWith('/api/');
@@ -62,6 +69,11 @@ export function createApp(deps: AppDeps): Express {
   app.set('views', path.join(projectRoot, 'views'));
   app.set('trust proxy', deps.trustProxy ?? 'loopback');
   app.disable('x-powered-by');
+
+  app.use((req, _res, next) => {
+    req.receivedAt = performance.now();
+    next();
+  });
 
   app.use(healthRoutes({ db }));
   app.use(requestLogger(log));

@@ -54,7 +54,7 @@ export function stageRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     await getStageToSubmitTo(db, actor, id);
-    const submission = await createSubmission(db, actor, id, parseInput(submissionSchema, req.body));
+    const submission = await createSubmission(db, actor, id, parseInput(submissionSchema, req.body), { receivedAt: req.receivedAt });
     res.status(201).json(submissionJson(submission));
   });
 

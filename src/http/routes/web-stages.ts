@@ -200,7 +200,7 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
     await getStageToSubmitTo(db, actor, id);
     const values = formValues(req.body, ['body', 'link']);
     try {
-      await createSubmission(db, actor, id, parseInput(submissionSchema, withoutBlanks(values)));
+      await createSubmission(db, actor, id, parseInput(submissionSchema, withoutBlanks(values)), { receivedAt: req.receivedAt });
       flash(req, 'Your work was handed in');
       res.redirect(303, `/stages/${id}`);
     } catch (err) {
