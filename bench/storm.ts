@@ -54,6 +54,7 @@ const percentile = (xs: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 };
 const fmt = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(0));
+const fmtOffset = (v: number) => `${v < 0 ? '-' : '+'}${Math.abs(v).toFixed(0)} ms`;
 
 async function chunks<T>(rows: T[], size: number, insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await insert(rows.slice(i, i + size));
@@ -232,6 +233,12 @@ async function results(db: Knex, deadline: number) {
   const late = await db('submissions as sub').join('stages as s', 's.id', 'sub.stage_id').whereRaw('sub.created_at >= s.end_date').count({ n: '*' }).first();
   const taken = await db('submissions').count({ n: '*' }).first();
   const open = await db('stages').whereNot('status', 'completed').count({ n: '*' }).first();
+  // The sweep's fire at T: when it started and finished, after T.
+  const fires = await db('job_executions')
+    .where('job_id', 'stage-status-sweep')
+    .whereBetween('scheduled_for', [deadline - SECOND, deadline + 5 * SECOND])
+    .orderBy('id')
+    .select<{ scheduled_for: unknown; started_at: unknown; finished_at: unknown; status: string }[]>('scheduled_for', 'started_at', 'finished_at', 'status');
   return {
     lags: closes.map((c) => ms(c.at) - ms(c.end_date)),
     closedStages: new Set(closes.map((c) => Number(c.stage_id))).size,
@@ -240,6 +247,7 @@ async function results(db: Knex, deadline: number) {
     stillOpen: Number(open?.n ?? 0),
     takenLate: Number(late?.n ?? 0),
     taken: Number(taken?.n ?? 0),
+    fires: fires.map((f) => `${f.status} scheduled T${fmtOffset(ms(f.scheduled_for) - deadline)}, started T${fmtOffset(ms(f.started_at) - deadline)}, finished T${f.finished_at === null ? '?' : fmtOffset(ms(f.finished_at) - deadline)}`),
     deadline,
   };
 }
@@ -263,6 +271,7 @@ function report(label: string, T: number, samples: Sample[], db: Awaited<ReturnT
 
   console.log(`${label}: ${samples.length} requests in ${window} s (${(samples.length / window).toFixed(0)}/s) from ${CLIENTS} clients on ${WORKERS} workers: ${submits.length} submissions (${accepted.length} taken, ${refusedClosed.length} refused as closed), ${pages.length} page reads`);
   console.log(`${label}: close lag (at - end_date) over ${db.closeRows} transitions of ${db.closedStages} stages (${db.stillOpen} not closed; by cause ${JSON.stringify(db.causes)}): p50 ${fmt(percentile(db.lags, 0.5))} ms, p99 ${fmt(percentile(db.lags, 0.99))} ms, max ${fmt(Math.max(...db.lags))} ms`);
+  console.log(`${label}: the sweep's fires at T: ${db.fires.join('; ') || 'none'}`);
   console.log(`${label}: submission latency before T (T-10 s to T-1 s): p50 ${fmt(percentile(before, 0.5))} ms, p99 ${fmt(percentile(before, 0.99))} ms (n ${before.length}); around T (T-1 s to T+1 s): p50 ${fmt(percentile(around, 0.5))} ms, p99 ${fmt(percentile(around, 0.99))} ms, max ${fmt(Math.max(...around))} ms (n ${around.length})`);
   console.log(`${label}: page latency p99 ${fmt(percentile(pages.map((s) => s.ms), 0.99))} ms (p50 ${fmt(percentile(pages.map((s) => s.ms), 0.5))} ms; around T p99 ${fmt(percentile(pagesAround, 0.99))} ms)`);
   console.log(`${label}: taken with created_at >= end_date: ${db.takenLate} (of ${db.taken} in the database); refused as closed although they arrived before T by the database clock: ${refusedArrivedBefore}; refused with the answer back before T: ${refusedAnsweredBefore}; failed requests: ${failed.length}`);
