@@ -78,7 +78,8 @@ test('the image\'s runtime files, as an unprivileged user in production: healthz
         fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
       }
     }
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: image };
+    // The node running this test runs the image too (CI also runs the suite on Node 22).
+    const env: Record<string, string> = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: image };
     for (const [name, value] of Object.entries(stage.env)) env[name] = inImage(value);
     env.PORT = String(await freePort());
     env.HOST = '127.0.0.1';
