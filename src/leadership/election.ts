@@ -3,7 +3,7 @@
 // (release), and who leads (currentOwner). The lock file on one host and a
 // lease row in the shared database for several hosts both fit behind it.
 import os from 'node:os';
-import { isAlive, processStartTime } from './process-identity.js';
+import { processStartTime } from './process-identity.js';
 import type { PredecessorFate } from './term-history.js';
 
 export interface LeaderOwner {
@@ -71,4 +71,3 @@ export function parseOwner(text: string): LeaderOwner | null {
   }
 }
 
-export { isAlive };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isAlive } from '../../src/leadership/election.js';
+import { isAlive } from '../../src/leadership/process-identity.js';
 import { waitUntil } from './wait.js';
 
 const exec = promisify(execFile);
