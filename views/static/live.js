@@ -75,11 +75,21 @@
     return true;
   }
 
-  /** The submit form and the history as the server renders them now. */
+  /**
+   * The submit form and the history as the server renders them now. A
+   * request made while one is in flight runs again when it ends: the first may
+   * have been answered before the leader moved the stage.
+   */
   var refreshing = false;
+  var refreshAgain = false;
   function refreshStagePage() {
-    if (!onStagePage || refreshing) return;
+    if (!onStagePage) return;
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
     refreshing = true;
+    refreshAgain = false;
     fetch(location.pathname + location.search, { credentials: 'same-origin', headers: { accept: 'text/html' } })
       .then(function (res) { return res.ok ? res.text() : null; })
       .then(function (html) {
@@ -92,7 +102,10 @@
         });
       })
       .catch(function () {})
-      .then(function () { refreshing = false; });
+      .then(function () {
+        refreshing = false;
+        if (refreshAgain) refreshStagePage();
+      });
   }
 
   function tick() {
@@ -112,6 +125,13 @@
     if (changed) refreshStagePage();
   }
 
+  // The status the server last stated for each stage (at render or in an
+  // event). The countdown may show a change first, but the form and history
+  // are refetched when the server confirms it, since only then do they differ.
+  elements().forEach(function (el) {
+    el.setAttribute('data-server-status', el.getAttribute('data-status'));
+  });
+
   function apply(stages) {
     var changed = false;
     stages.forEach(function (stage) {
@@ -119,6 +139,10 @@
       if (!el) return;
       el.setAttribute('data-start', stage.startDate);
       el.setAttribute('data-end', stage.endDate);
+      if (el.getAttribute('data-server-status') !== stage.status) {
+        el.setAttribute('data-server-status', stage.status);
+        changed = true;
+      }
       changed = show(el, stage.status) || changed;
     });
     if (changed) refreshStagePage();
