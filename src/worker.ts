@@ -8,7 +8,6 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { connect } from './db/connect.js';
 import { createApp } from './http/app.js';
-import { countRequests } from './http/metrics.js';
 import { loadSessionSecret } from './secrets.js';
 import { signInLimitsFor } from './auth/sign-in-limits.js';
 import { jobDefinitions } from './jobs/registry.js';
@@ -84,12 +83,8 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
       token: config.metricsToken,
       collect: () => (inCluster() ? askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : localMetrics()),
     },
-    extraRoutes: [
-      countRequests,
-      schedulerApiRoutes({ db, scheduler: schedulerPort }),
-      webSchedulerRoutes({ db, scheduler: schedulerPort, lockPath: describeLock(config) }),
-      webLiveRoutes({ db, live }),
-    ],
+    apiRoutes: [schedulerApiRoutes({ db, scheduler: schedulerPort })],
+    pageRoutes: [webSchedulerRoutes({ db, scheduler: schedulerPort, lockPath: describeLock(config) }), webLiveRoutes({ db, live })],
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

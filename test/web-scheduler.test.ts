@@ -49,7 +49,7 @@ before(async () => {
     leadership: () => election.currentOwner(),
     runJob: (jobId) => runOnLeader(scheduler, jobId, log),
   };
-  server = await startTestServer(database.db, { extraRoutes: [schedulerApiRoutes({ db: database.db, scheduler: port }), webSchedulerRoutes({ db: database.db, scheduler: port, lockPath: lockFile })] });
+  server = await startTestServer(database.db, { apiRoutes: [schedulerApiRoutes({ db: database.db, scheduler: port })], pageRoutes: [webSchedulerRoutes({ db: database.db, scheduler: port, lockPath: lockFile })] });
   const { user: adminUser, token: adminToken } = await userWithToken(database.db, 'admin');
   adminApi = apiClient(server.baseUrl, adminToken);
   teacherId = (await userWithToken(database.db, 'teacher')).user.id;
@@ -185,7 +185,7 @@ test('a resume whose catch-up finds the job running already is a 200 (that run c
     leadership: () => election.currentOwner(),
     runJob: async (jobId) => ({ ok: false, code: 'job_running', message: `Job "${jobId}" is running` }),
   };
-  const other = await startTestServer(db, { extraRoutes: [schedulerApiRoutes({ db, scheduler: busy })] });
+  const other = await startTestServer(db, { apiRoutes: [schedulerApiRoutes({ db, scheduler: busy })] });
   try {
     const api = apiClient(other.baseUrl, (await userWithToken(db, 'admin')).token);
     assert.equal((await api.post('/api/scheduler/jobs/stage-status-sweep/pause')).status, 200);

@@ -1,7 +1,7 @@
 // Builds the Express app; never listens. The worker entry listens, tests
 // drive it in-process.
 import path from 'node:path';
-import express, { type Express, type Request, type RequestHandler } from 'express';
+import express, { Router, type Express, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import cookieParser from 'cookie-parser';
 import type { Knex } from 'knex';
@@ -12,6 +12,7 @@ import { projectRoot } from '../paths.js';
 import { identify, requireActor } from './auth.js';
 import { csrfProtection } from './csrf.js';
 import { errorHandler, notFound } from './errors.js';
+import { countRequests } from './metrics.js';
 import { requestLogger } from './request-log.js';
 import { absoluteSessionLifetime, sessionMiddleware } from './session.js';
 import { healthRoutes } from './routes/health.js';
@@ -32,8 +33,10 @@ export interface AppDeps {
   signInLimits?: SignInLimits;
   /** GET /metrics (and its METRICS_TOKEN); no route when not given. */
   metrics?: MetricsDeps;
-  /** Extra routers mounted before the 404 handler (scheduler, metrics). */
-  extraRoutes?: RequestHandler[];
+  /** Routers of further /api routes (the scheduler's), for bearer and browser callers alike. */
+  apiRoutes?: RequestHandler[];
+  /** Routers of further pages (the scheduler console, live stage events), for signed-in browsers. */
+  pageRoutes?: RequestHandler[];
 }
 
 export const BODY_LIMIT = '100kb';
@@ -52,12 +55,24 @@ declare module 'http' {
 }
 
 /** True for a request to the API that names its caller in an Authorization header (a bearer token). */
-export function isTokenApiRequest(req: Request): boolean {
+function isTokenApiRequest(req: Request): boolean {
   return req.headers.authorization !== undefined && req.path.startsWith('/api/');
 }
 
-function unlessTokenApi(middleware: RequestHandler): RequestHandler {
-  return (req, res, next) => (isTokenApiRequest(req) ? next() : middleware(req, res, next));
+/**
+ * The API as a bearer-token client reaches it: the token names the caller,
+ * so no cookie, session or CSRF layer is passed on the way, and a path the
+ * API does not know ends here with a 404. Everything else leaves the branch
+ * at once for the browser path.
+ */
+function bearerApi(db: Knex, apiRoutes: RequestHandler[]): Router {
+  const branch = Router();
+  branch.use((req, _res, next) => next(isTokenApiRequest(req) ? undefined : 'router'));
+  branch.use(identify(db), ...apiRoutes);
+  branch.use('/api', requireActor, courseRoutes({ db }), stageRoutes({ db }));
+  branch.get('/api/me', (req, res) => res.json(req.actor));
+  branch.use(notFound);
+  return branch;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -69,6 +84,9 @@ export function createApp(deps: AppDeps): Express {
   app.set('views', path.join(projectRoot, 'views'));
   app.set('trust proxy', deps.trustProxy ?? 'loopback');
   app.disable('x-powered-by');
+  // Every answer is no-store (below), so an ETag would never be revalidated:
+  // hashing each body for one is work for nothing. Static files keep theirs.
+  app.set('etag', false);
 
   app.use((req, _res, next) => {
     req.receivedAt = performance.now();
@@ -85,20 +103,22 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   if (deps.metrics) app.use(metricsRoutes(deps.metrics));
+  app.use(countRequests);
   app.use(SUBMISSION_PATHS, express.json({ limit: SUBMISSION_BODY_LIMIT }), express.urlencoded({ extended: false, limit: SUBMISSION_BODY_LIMIT }));
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
-  // An API call with an Authorization header is identified by that header
-  // alone (auth.ts), never by a session: it skips the cookies, the session
-  // store and CSRF, and so never gets a cookie. Everything else, a cookie
-  // riding on an API call included, goes through all three.
-  app.use(unlessTokenApi(cookieParser()));
-  app.use(unlessTokenApi(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies })), unlessTokenApi(absoluteSessionLifetime()));
-  app.use(unlessTokenApi(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection));
+  const apiRoutes = deps.apiRoutes ?? [];
+  app.use(bearerApi(db, apiRoutes));
+  // Browsers from here on. An API call with an Authorization header took the
+  // branch above and never gets here; a cookie riding on an API call without
+  // one goes through the cookies, the session store and CSRF like a page.
+  app.use(cookieParser());
+  app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }), absoluteSessionLifetime());
+  app.use(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection);
   app.use(identify(db));
   app.use(pageLocals);
 
-  for (const route of deps.extraRoutes ?? []) app.use(route);
+  for (const route of [...apiRoutes, ...(deps.pageRoutes ?? [])]) app.use(route);
   app.use('/api', requireActor, courseRoutes({ db }), stageRoutes({ db }));
   app.get('/api/me', (req, res) => res.json(req.actor));
   app.use(webRoutes({ db, signInLimits: deps.signInLimits ?? memorySignInLimits(), secureCookies }));
