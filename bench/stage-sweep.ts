@@ -6,7 +6,9 @@
 // in a loop, as a student would (lock the membership row, insert the
 // submission, whose foreign key check reads the stage row the sweep may be
 // holding): its latencies during the sweep say how long a sweep blocks a
-// submission. Runs on a fresh SQLite file, and on MySQL/MariaDB too when
+// submission. Then the same update as bare SQL on a second, identical
+// database (bareReference), and the sweep's time as a ratio of it.
+// Runs on a fresh SQLite file, and on MySQL/MariaDB too when
 // BENCH_MYSQL_URL (a server URL whose user may create databases) is set.
 //   npm run bench:stages            STAGES=200000 DUE=20000 BATCH=2000 npm run bench:stages
 //   BENCH_ONLY=mysql BENCH_MYSQL_URL=... node --import tsx bench/stage-sweep.ts   (MySQL alone)
@@ -94,8 +96,44 @@ function startProbe(url: string, ids: { courseId: number; studentId: number }) {
   };
 }
 
-async function bench(label: string, url: string, drop: () => Promise<void>): Promise<void> {
+/**
+ * The same work as bare SQL on a second, identically seeded database: one
+ * set-based UPDATE of the due stages' status, and that UPDATE after one
+ * INSERT ... SELECT of their history, each in one transaction with nothing
+ * else (no batches, no locks beyond the statements' own). What the sweep's
+ * time is divided by, so its figure holds on a slower or busier machine.
+ */
+async function bareReference(url: string): Promise<{ update: number; withHistory: number }> {
   const db = connect(url);
+  try {
+    await migrateLatest(db);
+    await seed(db);
+    const now = await dbNowMs(db);
+    const due = 'next_boundary <= ?';
+    const timed = async (work: (trx: Knex.Transaction) => Promise<unknown>) => {
+      const t0 = performance.now();
+      await db.transaction(work);
+      return performance.now() - t0;
+    };
+    const history = "INSERT INTO stage_transitions (stage_id, from_status, to_status, at, cause) SELECT id, 'pending', 'active', ?, 'sweep' FROM stages WHERE " + due;
+    const update = "UPDATE stages SET status = CASE WHEN end_date <= ? THEN 'completed' ELSE 'active' END WHERE " + due;
+    const withHistory = await timed(async (trx) => {
+      await trx.raw(history, [now, now]);
+      await trx.raw(update, [now, now]);
+    });
+    // Back to pending (not timed), then the UPDATE alone.
+    await db('stage_transitions').delete();
+    await db('stages').whereIn('status', ['active', 'completed']).update({ status: 'pending' });
+    const alone = await timed((trx) => trx.raw(update, [now, now]));
+    return { update: alone, withHistory };
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function bench(label: string, url: string, drop: () => Promise<void>, referenceUrl: string, dropReference: () => Promise<void>): Promise<void> {
+  const db = connect(url);
+  let sweepMs = 0;
   try {
     await migrateLatest(db);
     let t0 = performance.now();
@@ -109,6 +147,7 @@ async function bench(label: string, url: string, drop: () => Promise<void>): Pro
     const batchSize = BATCH_ENV ?? SWEEP_BATCH_SIZE[label === 'mysql' ? 'mysql' : 'sqlite'];
     const result = await advanceStageStatuses(db, 'sweep', null, { batchSize });
     const ms = performance.now() - t0;
+    sweepMs = ms;
     const sweepTo = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const samples = await submissions.stop();
@@ -137,25 +176,44 @@ async function bench(label: string, url: string, drop: () => Promise<void>): Pro
     await db.destroy();
     await drop();
   }
+  try {
+    const bare = await bareReference(referenceUrl);
+    console.log(
+      `${label}: bare SQL on an identical database: UPDATE ${bare.update.toFixed(0)} ms, INSERT ... SELECT of the history + UPDATE ${bare.withHistory.toFixed(0)} ms; ` +
+        `the sweep took ${(sweepMs / bare.update).toFixed(2)}x the UPDATE, ${(sweepMs / bare.withHistory).toFixed(2)}x both`,
+    );
+  } finally {
+    await dropReference();
+  }
 }
 
 if (process.argv[2] === 'probe') {
   await probe(process.argv[3], Number(process.argv[4]), Number(process.argv[5]), Number(process.argv[6]));
 } else {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coursework-bench-'));
-  if (process.env.BENCH_ONLY !== 'mysql') await bench('sqlite', `sqlite:${path.join(dir, 'bench.sqlite')}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
-  else fs.rmSync(dir, { recursive: true, force: true });
+  if (process.env.BENCH_ONLY !== 'mysql') {
+    const remove = (name: string) => async () => {
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, name + suffix), { force: true });
+    };
+    await bench('sqlite', `sqlite:${path.join(dir, 'bench.sqlite')}`, remove('bench.sqlite'), `sqlite:${path.join(dir, 'bare.sqlite')}`, remove('bare.sqlite'));
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 
   const mysqlBase = process.env.BENCH_MYSQL_URL;
   if (mysqlBase) {
-    const name = `cw_bench_${randomBytes(3).toString('hex')}`;
     const admin = knexFactory(knexConfig(mysqlBase));
-    await admin.raw(`CREATE DATABASE \`${name}\``);
-    const url = new URL(mysqlBase);
-    url.pathname = `/${name}`;
-    await bench('mysql', url.toString(), async () => {
-      await admin.raw(`DROP DATABASE \`${name}\``);
+    const database = async () => {
+      const name = `cw_bench_${randomBytes(3).toString('hex')}`;
+      await admin.raw(`CREATE DATABASE \`${name}\``);
+      const url = new URL(mysqlBase);
+      url.pathname = `/${name}`;
+      return { url: url.toString(), drop: () => admin.raw(`DROP DATABASE IF EXISTS \`${name}\``).then(() => undefined) };
+    };
+    const [main, reference] = [await database(), await database()];
+    try {
+      await bench('mysql', main.url, main.drop, reference.url, reference.drop);
+    } finally {
       await admin.destroy();
-    });
+    }
   }
 }

@@ -127,6 +127,37 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     return { byKind: Object.fromEntries(counts.map((c) => [`${c.from_status}->${c.to_status}`, Number(c.n)])), dupes: dupes.length };
   }
 
+  test('a pending stage whose end a direct write put before its start closes once its end passes, in both steps, in either batch mode', async () => {
+    const now = await dbNowMs(t.db);
+    for (const batchSize of [Number.POSITIVE_INFINITY, 2]) {
+      await t.db('stage_transitions').delete();
+      await t.db('stages').delete();
+      await insertStages([
+        { start: now + DAY, end: now - HOUR }, // end passed, start ahead: due by its end
+        { start: now + DAY, end: now + HOUR }, // neither passed: not due
+      ]);
+      const result = await advanceStageStatuses(t.db, 'sweep', null, { batchSize });
+      assert.deepEqual([result.activated, result.completed], [0, 1], `batch size ${batchSize}`);
+      const stages = await t.db('stages').orderBy('id');
+      assert.deepEqual(stages.map((s) => s.status), ['completed', 'pending']);
+      assert.deepEqual((await history()).get(Number(stages[0].id)), ['pending->active:sweep', 'active->completed:sweep']);
+    }
+  });
+
+  test('each stage\'s next boundary is the start while pending, the end while active, none once completed, and the earliest is the next to arm', async () => {
+    const now = await dbNowMs(t.db);
+    await insertStages([
+      { start: now + 3 * HOUR, end: now + DAY },
+      { start: now - DAY, end: now + 2 * HOUR, status: 'active' },
+      { start: now - 2 * DAY, end: now - DAY, status: 'completed' },
+    ]);
+    const rows = await t.db('stages').orderBy('id').select('next_boundary');
+    assert.deepEqual(rows.map((r) => (r.next_boundary === null ? null : Number(r.next_boundary))), [now + 3 * HOUR, now + 2 * HOUR, null]);
+    assert.equal(await nextStageBoundary(t.db), now + 2 * HOUR);
+    await t.db('stages').update({ status: 'completed' });
+    assert.equal(await nextStageBoundary(t.db), null);
+  });
+
   test('more due stages than one batch: every one moves, each transition is recorded once, in order, over several transactions', async () => {
     const now = await dbNowMs(t.db);
     const rows = [];
@@ -139,8 +170,8 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     const result = await advanceStageStatuses(t.db, 'sweep', null, { batchSize: 7 });
     assert.equal(result.activated, 50);
     assert.equal(result.completed, 23 + 31);
-    // Starts: 73 due, 11 batches of 7 (the last one short); ends: 31, 5 batches (the last one short).
-    assert.equal(result.batches, 11 + 5);
+    // 50 + 23 + 31 = 104 due: 15 batches of 7, the last one short.
+    assert.equal(result.batches, 15);
     assert.ok(result.longestBatchMs > 0);
 
     const stages = await t.db('stages').orderBy('id');
@@ -155,7 +186,7 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     assert.deepEqual([...ats], [result.now], 'every batch judged by the one instant');
 
     const again = await advanceStageStatuses(t.db, 'sweep', null, { batchSize: 7 });
-    assert.deepEqual([again.activated, again.completed, again.batches], [0, 0, 2], 'a second sweep finds nothing: one empty batch per phase');
+    assert.deepEqual([again.activated, again.completed, again.batches], [0, 0, 1], 'a second sweep finds nothing: one empty batch');
   });
 
   test('a fenced sweep superseded between batches keeps what it committed and records nothing more', async () => {

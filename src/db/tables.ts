@@ -62,6 +62,8 @@ export interface StageRow {
   status: string;
   created_at: BigIntColumn;
   updated_at: BigIntColumn;
+  /** Generated, never written: the start of a pending stage, the end of an active one, NULL once completed. */
+  next_boundary?: BigIntColumn | null;
 }
 
 export interface StageTransitionRow {

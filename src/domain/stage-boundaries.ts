@@ -74,18 +74,15 @@ export interface StageAtBoundary {
 type BoundaryStageRow = Pick<StageRow, 'id' | 'name' | 'course_id' | 'status' | 'start_date'> & Pick<CourseRow, 'code' | 'title'>;
 
 /**
- * The stages whose boundary at `at` is still to be crossed (a pending stage
- * starting then, an unfinished one ending then), with their course; at most
- * `limit`, and how many more there are beyond them (0 or more).
+ * The stages whose next boundary is `at` (a pending stage starting then, an
+ * active one ending then), with their course; at most `limit`, and how many
+ * more there are beyond them (0 or more). At the earliest boundary of all
+ * (what the leader is armed for) these are all the stages that cross it.
  */
 export async function stagesAtBoundary(db: Knex, at: number, limit = 5): Promise<{ stages: StageAtBoundary[]; more: number }> {
   const rows = await db('stages as s')
     .join('courses as c', 'c.id', 's.course_id')
-    .where((q) => {
-      void q
-        .where((starts) => void starts.where('s.status', 'pending').andWhere('s.start_date', at))
-        .orWhere((ends) => void ends.whereIn('s.status', ['pending', 'active']).andWhere('s.end_date', at));
-    })
+    .where('s.next_boundary', at)
     .orderBy('s.id')
     .limit(limit + 1)
     .select<BoundaryStageRow[]>('s.id', 's.name', 's.course_id', 's.status', 's.start_date', 'c.code', 'c.title');
@@ -99,13 +96,6 @@ export async function stagesAtBoundary(db: Knex, at: number, limit = 5): Promise
   }));
   if (rows.length <= limit) return { stages, more: 0 };
   // Only when the first page is full: how many share the boundary in all.
-  const counted = await db('stages')
-    .where((q) => {
-      void q
-        .where((starts) => void starts.where('status', 'pending').andWhere('start_date', at))
-        .orWhere((ends) => void ends.whereIn('status', ['pending', 'active']).andWhere('end_date', at));
-    })
-    .count({ n: '*' })
-    .first();
+  const counted = await db('stages').where('next_boundary', at).count({ n: '*' }).first();
   return { stages, more: Number(counted?.n ?? 0) - limit };
 }

@@ -45,12 +45,11 @@ export interface SweepOptions {
  */
 export const SWEEP_BATCH_SIZE = { mysql: 5000, sqlite: Number.POSITIVE_INFINITY } as const;
 
-const UNFINISHED = ['pending', 'active'];
 const MYSQL_SWEEP_LOCK = 'coursework.stage_sweep';
 const MYSQL_LOCK_WAIT_S = 30;
 
 interface Batch {
-  /** Stages this batch moved; fewer than the batch size means the phase is done. */
+  /** Stages this batch moved; fewer than the batch size means the sweep is done. */
   moved: number;
   activated: number;
   completed: number;
@@ -103,71 +102,50 @@ export async function advanceStageStatuses(db: Knex, cause: SweepCause, term: nu
     return batch;
   };
 
-  const transitions = (trx: Knex.Transaction, at: number, from: string, to: string, ids: number[]) =>
-    ids.length === 0
-      ? Promise.resolve()
-      : trx
-          .into(trx.raw('?? (??, ??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause', 'term']))
-          .insert(
-            trx('stages')
-              .select('id', trx.raw('? as from_status', [from]), trx.raw('? as to_status', [to]), trx.raw('? as at', [at]), trx.raw('? as cause', [cause]), trx.raw('? as term', [term]))
-              .whereIn('id', ids)
-              .orderBy('id'),
-          );
-  const flip = (trx: Knex.Transaction, status: string, ids: number[]) => (ids.length === 0 ? Promise.resolve(0) : trx('stages').whereIn('id', ids).update({ status }));
-  const due = (query: Knex.QueryBuilder) => (mysql ? query.forUpdate() : query);
+  // A due stage is one whose next boundary (a generated column, indexed:
+  // the start of a pending stage, the end of an active one) has passed. It
+  // opens if it is pending, and closes if its end has passed too: a stage
+  // whose whole window passed while nobody was watching goes through both
+  // steps, so its history still shows it was open.
+  const record = (trx: Knex.Transaction, at: number, from: string, to: string, which: (q: Knex.QueryBuilder) => void) => {
+    const rows = trx('stages')
+      .select('id', trx.raw('? as from_status', [from]), trx.raw('? as to_status', [to]), trx.raw('? as at', [at]), trx.raw('? as cause', [cause]), trx.raw('? as term', [term]))
+      .where(which);
+    // MySQL: rows read (and share-locked) in id order, the order every sweep
+    // locks in. SQLite takes no row locks, and an ORDER BY id there makes it
+    // scan the whole table in id order rather than read the due range of the
+    // next_boundary index and sort it.
+    if (mysql) rows.orderBy('id');
+    return trx.into(trx.raw('?? (??, ??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause', 'term'])).insert(rows);
+  };
+  const move = async (trx: Knex.Transaction, at: number, which: (q: Knex.QueryBuilder) => void): Promise<Omit<Batch, 'moved'>> => {
+    await record(trx, at, 'pending', 'active', (q) => void q.where(which).andWhere('status', 'pending'));
+    await record(trx, at, 'active', 'completed', (q) => void q.where(which).andWhere('end_date', '<=', at));
+    const completed = await trx('stages').where(which).andWhere('end_date', '<=', at).update({ status: 'completed' });
+    const activated = await trx('stages').where(which).andWhere('status', 'pending').update({ status: 'active' });
+    return { activated, completed };
+  };
 
   if (!Number.isFinite(batchSize)) {
     // One batch, set-based: the statements select the due stages themselves.
-    const started = (q: Knex.QueryBuilder, at: number) => void q.where('status', 'pending').andWhere('start_date', '<=', at);
-    const ended = (q: Knex.QueryBuilder, at: number) => void q.whereIn('status', UNFINISHED).andWhere('end_date', '<=', at);
-    const record = (trx: Knex.Transaction, at: number, from: string, to: string, due: (q: Knex.QueryBuilder, at: number) => void) =>
-      trx
-        .into(trx.raw('?? (??, ??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause', 'term']))
-        .insert(
-          trx('stages')
-            .select('id', trx.raw('? as from_status', [from]), trx.raw('? as to_status', [to]), trx.raw('? as at', [at]), trx.raw('? as cause', [cause]), trx.raw('? as term', [term]))
-            .where((q) => due(q, at)),
-        );
     await runBatch(async (trx, at) => {
-      // A stage whose whole window passed goes through both steps, so its history still shows it was open.
-      await record(trx, at, 'pending', 'active', started);
-      await record(trx, at, 'active', 'completed', ended);
-      const completed = await trx('stages').where((q) => ended(q, at)).update({ status: 'completed' });
-      const activated = await trx('stages').where((q) => started(q, at)).update({ status: 'active' });
-      return { moved: activated + completed, activated, completed };
+      const batch = await move(trx, at, (q) => void q.where('next_boundary', '<=', at));
+      return { moved: batch.activated + batch.completed, ...batch };
     });
     result.now = now!;
     return result;
   }
 
-  // Phase 1, starts: pending stages whose start passed. A stage whose whole
-  // window passed while nobody was watching goes through both steps, so its
-  // history still shows it was open.
+  // Batches: the first batchSize due stages, locked (FOR UPDATE), then moved
+  // by id. A moved stage is no longer due (its next boundary is its end, in
+  // the future, or none), so the next batch reads the next ones.
   for (;;) {
     const batch = await runBatch(async (trx, at) => {
-      const rows = (await due(trx('stages').where('status', 'pending').andWhere('start_date', '<=', at).limit(batchSize).select('id', 'end_date'))) as { id: number; end_date: unknown }[];
+      const query = trx('stages').where('next_boundary', '<=', at).orderBy('next_boundary').limit(batchSize).select('id');
+      const rows = (await (mysql ? query.forUpdate() : query)) as { id: number }[];
+      if (rows.length === 0) return { moved: 0, activated: 0, completed: 0 };
       const ids = rows.map((r) => Number(r.id));
-      const closed = rows.filter((r) => Number(r.end_date) <= at).map((r) => Number(r.id));
-      const opened = rows.filter((r) => Number(r.end_date) > at).map((r) => Number(r.id));
-      await transitions(trx, at, 'pending', 'active', ids);
-      await transitions(trx, at, 'active', 'completed', closed);
-      const completed = await flip(trx, 'completed', closed);
-      const activated = await flip(trx, 'active', opened);
-      return { moved: rows.length, activated, completed };
-    });
-    if (batch.moved < batchSize) break;
-  }
-  // Phase 2, ends: open stages whose end passed (and a pending one whose end
-  // passed before its start, which no edit allows but a direct write could).
-  for (;;) {
-    const batch = await runBatch(async (trx, at) => {
-      const rows = (await due(trx('stages').whereIn('status', UNFINISHED).andWhere('end_date', '<=', at).limit(batchSize).select('id', 'status'))) as { id: number; status: string }[];
-      const ids = rows.map((r) => Number(r.id));
-      await transitions(trx, at, 'pending', 'active', rows.filter((r) => r.status === 'pending').map((r) => Number(r.id)));
-      await transitions(trx, at, 'active', 'completed', ids);
-      const completed = await flip(trx, 'completed', ids);
-      return { moved: rows.length, activated: 0, completed };
+      return { moved: rows.length, ...(await move(trx, at, (q) => void q.whereIn('id', ids))) };
     });
     if (batch.moved < batchSize) break;
   }
@@ -181,10 +159,7 @@ export async function advanceStageStatuses(db: Knex, cause: SweepCause, term: nu
  * is already due); null when no stage has a boundary left.
  */
 export async function nextStageBoundary(db: Knex): Promise<number | null> {
-  const [start, end] = await Promise.all([
-    db('stages').where('status', 'pending').min({ at: 'start_date' }).first(),
-    db('stages').whereIn('status', UNFINISHED).min({ at: 'end_date' }).first(),
-  ]);
-  const candidates = [start?.at, end?.at].filter((v) => v !== null && v !== undefined).map(ms);
-  return candidates.length ? Math.min(...candidates) : null;
+  // MIN skips NULLs anyway; the condition lets SQLite use its partial index.
+  const row = await db('stages').whereNotNull('next_boundary').min({ at: 'next_boundary' }).first();
+  return row?.at === null || row?.at === undefined ? null : ms(row.at);
 }
