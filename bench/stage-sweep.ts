@@ -133,7 +133,7 @@ async function bareReference(url: string): Promise<{ update: number; withHistory
 
 async function bench(label: string, url: string, drop: () => Promise<void>, referenceUrl: string, dropReference: () => Promise<void>): Promise<void> {
   const db = connect(url);
-  let sweepMs = 0;
+  let sweepMs: number | undefined;
   try {
     await migrateLatest(db);
     let t0 = performance.now();
@@ -177,6 +177,7 @@ async function bench(label: string, url: string, drop: () => Promise<void>, refe
     await drop();
   }
   try {
+    if (sweepMs === undefined) return;
     const bare = await bareReference(referenceUrl);
     console.log(
       `${label}: bare SQL on an identical database: UPDATE ${bare.update.toFixed(0)} ms, INSERT ... SELECT of the history + UPDATE ${bare.withHistory.toFixed(0)} ms; ` +
