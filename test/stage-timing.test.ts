@@ -1,7 +1,8 @@
 // Stages change status on time with the real cluster running: a stage made
 // through a worker that is not the leader opens and closes within 1.5 s of its
 // dates, and stages whose dates passed while the cluster was down are caught
-// up at start, each transition recorded once. Each test runs its own cluster
+// up at start, each transition recorded once; on MySQL the leader is on time
+// even while every connection of the requests' pool waits on a row lock. Each test runs its own cluster
 // on the file's database and course.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { createTestDatabase, testDialect, type TestDatabase } from './helpers/da
 import { apiClient, userWithToken, type ApiClient } from './helpers/http.js';
 import { requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { tempDir } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
 import { createCourse } from '../src/domain/courses.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { MINUTE, SECOND, sleep, toIso } from '../src/time.js';
@@ -131,4 +133,44 @@ test('stages whose dates passed while the cluster was down are caught up at star
   } finally {
     await stopIfRunning(cluster);
   }
+});
+
+test('on MySQL the leader flips a stage on time while every connection of the requests\' pool waits on a row lock', { skip: testDialect !== 'mysql' && 'MySQL/MariaDB only: SQLite keeps one connection per process' }, async () => {
+  const cluster = await timingCluster(newDataDir(), 1);
+  const student = await userWithToken(db, 'student', 'Blocked student');
+  await db('course_members').insert({ course_id: courseId, user_id: student.user.id, created_at: Date.now() });
+  const api = apiClient(cluster.baseUrl, token);
+  const open = await api.post(`/api/courses/${courseId}/stages`, { name: 'open for work', startDate: toIso(Date.now() - MINUTE), endDate: toIso(Date.now() + 60 * MINUTE) });
+  assert.equal(open.status, 201);
+  const start = Date.now() + 4 * SECOND;
+  const target = await api.post(`/api/courses/${courseId}/stages`, { name: 'opens while blocked', startDate: toIso(start), endDate: toIso(start + 60 * MINUTE) });
+  assert.equal(target.status, 201);
+
+  // The student's membership row, locked by this test: each submission's
+  // transaction waits on it, holding one of the worker's 10 request
+  // connections; ten of them hold all ten. (The blocker keeps talking, or
+  // MariaDB would end it as an idle transaction after 5 s.)
+  const blocker = await db.transaction();
+  const keepAlive = setInterval(() => void blocker.raw('SELECT 1').catch(() => undefined), SECOND);
+  const submissions: Promise<unknown>[] = [];
+  try {
+    await blocker('course_members').where({ course_id: courseId, user_id: student.user.id }).forUpdate().select('created_at');
+    const studentApi = apiClient(cluster.baseUrl, student.token);
+    for (let i = 0; i < 10; i++) submissions.push(studentApi.post(`/api/stages/${open.body.id}/submissions`, { body: `work ${i}` }));
+    // The statements waiting on the row right now (innodb_trx does not always list a wait that began in the optimizer's lookup).
+    const waiting = async () => Number((await db.raw("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE '%from `course_members`%for update'"))[0][0].n);
+    await waitUntil(async () => (await waiting()) >= 10, 10 * SECOND, 'ten submissions waiting on the lock (the requests\' pool is full)');
+    assert.ok(Date.now() < start, 'the pool was full before the stage\'s start');
+
+    const status = async () => (await db('stages').where({ id: target.body.id }).first('status')).status;
+    await waitUntil(async () => (await status()) === 'active', start - Date.now() + 3 * SECOND, 'the stage opened while the submissions still waited');
+    assert.ok((await waiting()) >= 10, 'the submissions were still waiting');
+  } finally {
+    clearInterval(keepAlive);
+    await blocker.rollback();
+    await Promise.allSettled(submissions);
+    await stopIfRunning(cluster);
+  }
+  const answers = (await Promise.all(submissions)) as { status: number }[];
+  assert.deepEqual([...new Set(answers.map((a) => a.status))], [201], 'every submission was taken once the lock was gone');
 });

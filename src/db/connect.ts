@@ -39,7 +39,12 @@ const IDLE_TRANSACTION_TIMEOUT_S = 5;
 /** How long to wait for a MySQL connection before calling the database unavailable. */
 const UNAVAILABLE_AFTER_MS = 3000;
 
-export function knexConfig(url: string): Knex.Config {
+export interface PoolOptions {
+  /** MySQL/MariaDB: connections this pool opens at most (default 10). SQLite keeps one per process. */
+  maxConnections?: number;
+}
+
+export function knexConfig(url: string, { maxConnections = 10 }: PoolOptions = {}): Knex.Config {
   if (dialectOf(url) === 'mysql') {
     return {
       client: 'mysql2',
@@ -53,7 +58,7 @@ export function knexConfig(url: string): Knex.Config {
       acquireConnectionTimeout: UNAVAILABLE_AFTER_MS,
       pool: {
         min: 0,
-        max: 10,
+        max: maxConnections,
         afterCreate(conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) {
           conn.query("SET time_zone = '+00:00'", (err) => {
             if (err) return done(err, conn);
@@ -97,8 +102,8 @@ export function knexConfig(url: string): Knex.Config {
   };
 }
 
-export function connect(url: string): Knex {
-  const db = knexFactory(knexConfig(url));
+export function connect(url: string, options: PoolOptions = {}): Knex {
+  const db = knexFactory(knexConfig(url, options));
   // The hot reads' prepared statements, on a read handle of their own (read-cache.ts).
   if (dialectOf(url) === 'sqlite' && sqlitePath(url) !== ':memory:') attachSqliteReadCache(db, sqlitePath(url));
   return db;
