@@ -1,7 +1,7 @@
 // The only code that moves stages along their lifecycle on its own. It
 // works in batches: each transaction takes up to `batchSize` due stages,
 // records their transitions with one INSERT ... SELECT per kind and flips
-// their statuses with one UPDATE per kind, so 100k due stages cost a few
+// their statuses (one UPDATE per batch), so 100k due stages cost a few
 // statements per few thousand stages, not 100k round trips, and no
 // transaction holds its row locks (MySQL) or the write lock (SQLite) for
 // longer than one batch takes.
@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import { dbNowMs } from '../db/clock.js';
 import { isMysql } from '../db/connect.js';
 import { ms } from '../db/rows.js';
+import type { StageRow } from '../db/tables.js';
 import type { SweepCause } from './stage-status.js';
 
 export interface SweepResult {
@@ -136,16 +137,25 @@ export async function advanceStageStatuses(db: Knex, cause: SweepCause, term: nu
     return result;
   }
 
-  // Batches: the first batchSize due stages, locked (FOR UPDATE), then moved
-  // by id. A moved stage is no longer due (its next boundary is its end, in
-  // the future, or none), so the next batch reads the next ones.
+  // Batches: the first batchSize due stages, locked (FOR UPDATE, so what is
+  // read is their latest committed state and stays so), then moved by id:
+  // the pending ones open, those whose end passed close, and one UPDATE sets
+  // each one's new status. A moved stage is no longer due (its next boundary
+  // is its end, in the future, or none), so the next batch reads the next ones.
   for (;;) {
     const batch = await runBatch(async (trx, at) => {
-      const query = trx('stages').where('next_boundary', '<=', at).orderBy('next_boundary').limit(batchSize).select('id');
-      const rows = (await (mysql ? query.forUpdate() : query)) as { id: number }[];
+      const query = trx('stages').where('next_boundary', '<=', at).orderBy('next_boundary').limit(batchSize).select('id', 'status', 'end_date');
+      const rows = (await (mysql ? query.forUpdate() : query)) as Pick<StageRow, 'id' | 'status' | 'end_date'>[];
       if (rows.length === 0) return { moved: 0, activated: 0, completed: 0 };
       const ids = rows.map((r) => Number(r.id));
-      return { moved: rows.length, ...(await move(trx, at, (q) => void q.whereIn('id', ids))) };
+      const opening = rows.filter((r) => r.status === 'pending').map((r) => Number(r.id));
+      const closing = rows.filter((r) => ms(r.end_date) <= at).map((r) => Number(r.id));
+      if (opening.length) await record(trx, at, 'pending', 'active', (q) => void q.whereIn('id', opening));
+      if (closing.length) await record(trx, at, 'active', 'completed', (q) => void q.whereIn('id', closing));
+      await trx('stages')
+        .whereIn('id', ids)
+        .update({ status: trx.raw('CASE WHEN ?? <= ? THEN ? ELSE ? END', ['end_date', at, 'completed', 'active']) });
+      return { moved: rows.length, activated: rows.length - closing.length, completed: closing.length };
     });
     if (batch.moved < batchSize) break;
   }
