@@ -16,7 +16,7 @@ import { DueTimer } from './due-timer.js';
 import type { Election } from '../leadership/election.js';
 import { closeAbandonedExecutions, claimFire, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
 import { JobRunner, type StartedRun } from './job-runner.js';
-import { listStoredJobs, recordNextDue, recordNextRun, upsertJob } from './job-store.js';
+import { listStoredJobs, recordNextDue, upsertJob } from './job-store.js';
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
 import { RunRequestPoller } from './run-request-poller.js';
 import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
@@ -24,7 +24,8 @@ import { jobStartLagSeconds, supersededWrites } from './metrics.js';
 import { MissedWhileAway } from './outage.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { JobBusyError, UnknownJobError } from './run-now.js';
-import { isPaused, PAUSED_REASON } from './pause.js';
+import { isPaused } from './pause.js';
+import { PausedFires } from './paused-fires.js';
 
 export interface SchedulerDeps {
   db: Knex;
@@ -48,8 +49,7 @@ export class Scheduler {
   private stopping: Promise<void> | undefined;
   /** The armed instants being written down, one after another. */
   private armedWrites: Promise<void> = Promise.resolve();
-  /** Per job, the boundary whose due-time fire a pause skipped last (its retries are not new fires). */
-  private readonly pausedBoundary = new Map<string, number>();
+  private readonly pausedFires: PausedFires;
 
   constructor(private readonly deps: SchedulerDeps) {
     const { db, log, config, alert, election } = deps;
@@ -60,6 +60,7 @@ export class Scheduler {
     const onSuperseded = (err: SupersededError) => this.superseded(err);
     const write = this.write;
     this.jobRunner = new JobRunner({ db, log, config, alert, runner: this.runner, write, onSuperseded, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
+    this.pausedFires = new PausedFires({ write, runner: this.runner, log, nextRunAt: (id) => this.nextRunAt(id) });
     this.outage = new MissedWhileAway({ write, runner: this.runner, log, onBack: () => this.recheckDueTimes() });
     this.requests = new RunRequestPoller({ db, log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
     for (const job of deps.jobs) {
@@ -218,22 +219,6 @@ export class Scheduler {
     }
   }
 
-  private async skipPaused(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt: number): Promise<void> {
-    // A due time stays due while paused, so its timer fires it again and
-    // again (with growing pauses): one row says it was skipped.
-    if (reason === 'timer') {
-      if (this.pausedBoundary.get(job.id) === dueAt) return;
-      this.pausedBoundary.set(job.id, dueAt);
-    }
-    // The next run moves on, so the console shows it and the next leader
-    // does not take the paused time for fires missed while nobody led.
-    await this.write(async (db) => {
-      await recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: PAUSED_REASON, ...this.runner });
-      await recordNextRun(db, job.id, this.nextRunAt(job.id), this.runner.term ?? null);
-    });
-    this.deps.log.info({ jobId: job.id, scheduledFor: toIso(scheduledFor), reason }, 'fire skipped: the job is paused');
-  }
-
   private async fireChecked(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt: number): Promise<void> {
     if (this.stopped) return;
     const { log, election } = this.deps;
@@ -243,8 +228,8 @@ export class Scheduler {
 
     // Paused: the trigger stays, the fire is written down and not run. Read
     // at each fire, so a pause made on any host holds here at once.
-    if (await isPaused(this.deps.db, job.id)) return this.skipPaused(job, scheduledFor, reason, dueAt);
-    this.pausedBoundary.delete(job.id);
+    if (await isPaused(this.deps.db, job.id)) return this.pausedFires.skip(job, scheduledFor, reason, dueAt);
+    this.pausedFires.ran(job.id);
 
     if (reason === 'cron' && Date.now() - scheduledFor > MISFIRE_GRACE_MS && job.misfire === 'skip') {
       const id = await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'missed', reason: `fired ${Date.now() - scheduledFor} ms late`, ...this.runner }));
