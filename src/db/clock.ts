@@ -1,7 +1,7 @@
 // "Now" as the database sees it, in epoch milliseconds. Status changes compare
 // against this clock, so workers and hosts with skewed clocks still agree.
 import type { Knex } from 'knex';
-import { isMysql } from './connect.js';
+import { isMysql } from './dialect.js';
 
 /** SQLite's current time in epoch ms, as SQL. */
 export const SQLITE_NOW_MS = "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";

@@ -11,12 +11,6 @@ export function dialectOf(url: string): Dialect {
   return url.startsWith('mysql://') ? 'mysql' : 'sqlite';
 }
 
-/** True for a pool on MySQL/MariaDB, where some statements differ. */
-export function isMysql(db: Knex): boolean {
-  // knex types `db.client` as any; it is a Knex.Client.
-  return (db.client as Knex.Client).config.client === 'mysql2';
-}
-
 export function sqlitePath(url: string): string {
   return url.replace(/^sqlite:(\/\/)?/, '');
 }

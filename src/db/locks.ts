@@ -1,6 +1,6 @@
 // Row locks for read-then-write transactions, in the two dialects' own ways.
 import type { Knex } from 'knex';
-import { isMysql } from './connect.js';
+import { isMysql } from './dialect.js';
 
 /**
  * Locks the rows of `table` matching `where` until the transaction ends and

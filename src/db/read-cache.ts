@@ -17,6 +17,7 @@
 // SQL is the same.
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
+import { isMysql } from './dialect.js';
 
 interface Statement {
   all(...params: unknown[]): unknown[];
@@ -89,5 +90,5 @@ export async function readRows<T>(db: Knex, sql: string, params: readonly unknow
   if (cache) return cache.all<T>(sql, params);
   const result = (await db.raw(sql, params as Knex.RawBinding[])) as unknown;
   // mysql2 answers [rows, fields]; better-sqlite3 the rows.
-  return ((db.client as Knex.Client).config.client === 'mysql2' ? (result as [T[], unknown])[0] : result) as T[];
+  return (isMysql(db) ? (result as [T[], unknown])[0] : result) as T[];
 }

@@ -11,7 +11,7 @@
 // COMMIT) with nothing else in between; statements are prepared once per
 // connection.
 import type { Knex } from 'knex';
-import { isMysql } from './connect.js';
+import { isMysql } from './dialect.js';
 
 export interface SqliteStatement {
   get(...params: unknown[]): unknown;

@@ -7,7 +7,7 @@
 // longer than one batch takes.
 import type { Knex } from 'knex';
 import { dbNowMs } from '../db/clock.js';
-import { isMysql } from '../db/connect.js';
+import { isMysql } from '../db/dialect.js';
 import { ms } from '../db/rows.js';
 import type { StageRow } from '../db/tables.js';
 import type { SweepCause } from './stage-status.js';
@@ -119,19 +119,15 @@ export async function advanceStageStatuses(db: Knex, cause: SweepCause, term: nu
     if (mysql) rows.orderBy('id');
     return trx.into(trx.raw('?? (??, ??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause', 'term'])).insert(rows);
   };
-  const move = async (trx: Knex.Transaction, at: number, which: (q: Knex.QueryBuilder) => void): Promise<Omit<Batch, 'moved'>> => {
-    await record(trx, at, 'pending', 'active', (q) => void q.where(which).andWhere('status', 'pending'));
-    await record(trx, at, 'active', 'completed', (q) => void q.where(which).andWhere('end_date', '<=', at));
-    const completed = await trx('stages').where(which).andWhere('end_date', '<=', at).update({ status: 'completed' });
-    const activated = await trx('stages').where(which).andWhere('status', 'pending').update({ status: 'active' });
-    return { activated, completed };
-  };
-
   if (!Number.isFinite(batchSize)) {
     // One batch, set-based: the statements select the due stages themselves.
     await runBatch(async (trx, at) => {
-      const batch = await move(trx, at, (q) => void q.where('next_boundary', '<=', at));
-      return { moved: batch.activated + batch.completed, ...batch };
+      const due = (q: Knex.QueryBuilder) => void q.where('next_boundary', '<=', at);
+      await record(trx, at, 'pending', 'active', (q) => void q.where(due).andWhere('status', 'pending'));
+      await record(trx, at, 'active', 'completed', (q) => void q.where(due).andWhere('end_date', '<=', at));
+      const completed = await trx('stages').where(due).andWhere('end_date', '<=', at).update({ status: 'completed' });
+      const activated = await trx('stages').where(due).andWhere('status', 'pending').update({ status: 'active' });
+      return { moved: activated + completed, activated, completed };
     });
     result.now = now!;
     return result;

@@ -7,7 +7,7 @@
 // cannot commit in between. A superseded leader's write is refused by the
 // database, whatever its own clock says.
 import type { Knex } from 'knex';
-import { isMysql } from '../db/connect.js';
+import { isMysql } from '../db/dialect.js';
 import { ms } from '../db/rows.js';
 import type { SchedulerTermRow } from '../db/tables.js';
 import { recordTermStart, type PredecessorFate, type TermHolder } from './term-history.js';
