@@ -50,14 +50,11 @@ export function canManage(actor: Actor, course: Course): boolean {
   return actor.role === 'admin' || (actor.role === 'teacher' && course.teacherId === actor.id);
 }
 
-export async function canView(db: Knex, actor: Actor, course: Course): Promise<boolean> {
-  return canManage(actor, course) || isMember(db, course.id, actor.id);
-}
-
 /**
- * canView as SQL over the course aliased `c`, for reads that decide
- * visibility and fetch in one query: admins see every course, a teacher the
- * courses they teach or belong to, a student the ones they belong to.
+ * Who may see a course, as SQL over the course aliased `c`, for reads that
+ * decide visibility and fetch in one query: admins see every course, a
+ * teacher the courses they teach or belong to, a student the ones they
+ * belong to.
  */
 export function visibleToSql(actor: Actor): { sql: string; params: number[] } {
   const member = 'EXISTS (SELECT 1 FROM course_members m WHERE m.course_id = c.id AND m.user_id = ?)';
