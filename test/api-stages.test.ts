@@ -5,7 +5,7 @@ import { apiClient, startTestServer, userWithToken, type ApiClient, type ApiResp
 import { DAY, HOUR, sleep, toIso } from '../src/time.js';
 import { describeError } from '../src/http/errors.js';
 import { dbNowMs } from '../src/db/clock.js';
-import { createSubmission } from '../src/domain/submissions.js';
+import { createSubmission, getStageToSubmitTo } from '../src/domain/submissions.js';
 import type { Actor } from '../src/domain/users.js';
 import { ConflictError } from '../src/errors.js';
 
@@ -170,11 +170,12 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     const arrived = performance.now();
     // It arrived before the end; then, say, it waited for the lock until after the end.
     await sleep(Math.max(0, Date.parse(stage.endDate) - Date.now()) + 200);
-    const onTime = await createSubmission(t.db, actor, stage.id, { body: 'just in time' }, { receivedAt: arrived });
+    const target = await getStageToSubmitTo(t.db, actor, stage.id);
+    const onTime = await createSubmission(t.db, actor, target, { body: 'just in time' }, { receivedAt: arrived });
     assert.ok(onTime.createdAt < Date.parse(stage.endDate), 'taken, with its arrival as created_at');
     assert.ok(onTime.createdAt >= dbNow, 'its arrival on the database clock: not earlier than the database was before it');
 
-    const late = await createSubmission(t.db, actor, stage.id, { body: 'late' }, { receivedAt: performance.now() }).catch((err: unknown) => err);
+    const late = await createSubmission(t.db, actor, target, { body: 'late' }, { receivedAt: performance.now() }).catch((err: unknown) => err);
     assert.ok(late instanceof ConflictError, String(late));
     const details = late.details as { status: string; receivedAt: string };
     assert.equal(details.status, 'completed');

@@ -50,8 +50,14 @@ function toSubmission(row: Record<string, unknown>): Submission {
 
 const NOT_A_STUDENT = 'Only students of this course hand in work';
 
+/** A stage the actor may hand in work for, with its course (getStageToSubmitTo). */
+export interface SubmitTarget {
+  stage: Stage;
+  course: Course;
+}
+
 /** The stage if the actor may hand in work for it (404 if invisible, 403 if not a student of the course); checked before the body is read. */
-export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number): Promise<{ stage: Stage; course: Course }> {
+export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number): Promise<SubmitTarget> {
   const { stage, course, member } = await getVisibleStage(db, actor, stageId);
   if (actor.role !== 'student' || !member) throw new ForbiddenError(NOT_A_STUDENT);
   return { stage, course };
@@ -68,9 +74,11 @@ export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number
  * so it is never earlier than the true arrival (a submission is never taken
  * late), and may be later by one round trip to the database. That instant is
  * its created_at. Without `receivedAt` (scripts), it is the transaction's now.
+ * `target` is what getStageToSubmitTo answered (the routes ask it before
+ * reading the body); membership is checked again under the lock.
  */
-export async function createSubmission(db: Knex, actor: Actor, stageId: number, input: SubmissionInput, { receivedAt }: { receivedAt?: number } = {}): Promise<Submission> {
-  const { stage, course } = await getStageToSubmitTo(db, actor, stageId);
+export async function createSubmission(db: Knex, actor: Actor, { stage, course }: SubmitTarget, input: SubmissionInput, { receivedAt }: { receivedAt?: number } = {}): Promise<Submission> {
+  const stageId = stage.id;
   if (!input.body && !input.link) throw ValidationError.field('body', 'give the work as text (body) or a link');
   const arrival = (askedAt: number, dbNow: number) => (receivedAt === undefined ? dbNow : dbNow - Math.max(0, Math.floor(askedAt - receivedAt)));
   const row = (now: number) => ({ stage_id: stageId, student_id: actor.id, body: input.body ?? null, link: input.link ?? null, created_at: now });

@@ -53,8 +53,8 @@ export function stageRoutes({ db }: { db: Knex }): Router {
   router.post('/stages/:id/submissions', async (req, res) => {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
-    await getStageToSubmitTo(db, actor, id);
-    const submission = await createSubmission(db, actor, id, parseInput(submissionSchema, req.body), { receivedAt: req.receivedAt });
+    const target = await getStageToSubmitTo(db, actor, id);
+    const submission = await createSubmission(db, actor, target, parseInput(submissionSchema, req.body), { receivedAt: req.receivedAt });
     res.status(201).json(submissionJson(submission));
   });
 

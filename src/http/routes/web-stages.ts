@@ -197,10 +197,10 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     // Who may hand in work is decided before the form is read.
-    await getStageToSubmitTo(db, actor, id);
+    const target = await getStageToSubmitTo(db, actor, id);
     const values = formValues(req.body, ['body', 'link']);
     try {
-      await createSubmission(db, actor, id, parseInput(submissionSchema, withoutBlanks(values)), { receivedAt: req.receivedAt });
+      await createSubmission(db, actor, target, parseInput(submissionSchema, withoutBlanks(values)), { receivedAt: req.receivedAt });
       flash(req, 'Your work was handed in');
       res.redirect(303, `/stages/${id}`);
     } catch (err) {
