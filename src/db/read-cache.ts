@@ -15,12 +15,23 @@
 // commit in this process sees the commit. Reads inside a transaction (a
 // Knex.Transaction is passed) and on MySQL go through knex as before; the
 // SQL is the same.
+//
+// Their rows are also kept until the database changes: SQLite's
+// `PRAGMA data_version` moves whenever any other connection, in this process
+// or another, commits to the file, and this handle never writes. So a read
+// that finds the version where it left it answers the rows it read then,
+// which are exactly what it would read now. A deadline's minute, full of
+// writes, gains nothing and loses one pragma; a page read by many between
+// two writes is read from SQLite once. The reads' SQL must therefore depend
+// on the database and its parameters only (no clock: pass the time in).
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import { isMysql } from './dialect.js';
 
 interface Statement {
   all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
+  pluck(): Statement;
 }
 
 interface SqliteHandle {
@@ -32,35 +43,63 @@ interface SqliteHandle {
 type SqliteConstructor = new (filename: string, options?: { fileMustExist?: boolean }) => SqliteHandle;
 
 export interface ReadCache {
-  all<T>(sql: string, params: readonly unknown[]): T[];
+  all<T>(sql: string, params: readonly unknown[]): readonly T[];
   close(): void;
 }
 
 const caches = new WeakMap<Knex, ReadCache>();
 
-/** A read handle on the SQLite file, its statements kept by SQL text; opened at the first read. */
+/** Reads kept between two commits; past this many, the oldest half is dropped. */
+const MAX_KEPT_READS = 1000;
+
+/**
+ * A read handle on the SQLite file, opened at the first read: its statements
+ * kept by SQL text, their rows by SQL and parameters until the next commit.
+ */
 function sqliteReadCache(filename: string): ReadCache {
   let handle: SqliteHandle | undefined;
+  let dataVersion: Statement | undefined;
+  let versionRead: unknown;
   const statements = new Map<string, Statement>();
+  const kept = new Map<string, readonly unknown[]>();
   const open = (): SqliteHandle => {
     const Database = createRequire(import.meta.url)('better-sqlite3') as SqliteConstructor;
     const db = new Database(filename, { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     db.pragma('query_only = ON');
+    dataVersion = db.prepare('PRAGMA data_version').pluck();
     return db;
   };
+  const forget = (count: number) => {
+    for (const key of kept.keys()) {
+      if (count-- <= 0) break;
+      kept.delete(key);
+    }
+  };
   return {
-    all<T>(sql: string, params: readonly unknown[]): T[] {
+    all<T>(sql: string, params: readonly unknown[]): readonly T[] {
       handle ??= open();
+      const version = dataVersion!.get();
+      if (version !== versionRead) {
+        kept.clear();
+        versionRead = version;
+      }
+      const key = `${sql}\n${JSON.stringify(params)}`;
+      const rows = kept.get(key);
+      if (rows) return rows as readonly T[];
       let statement = statements.get(sql);
       if (!statement) {
         statement = handle.prepare(sql);
         statements.set(sql, statement);
       }
-      return statement.all(...params) as T[];
+      const read = statement.all(...params) as T[];
+      if (kept.size >= MAX_KEPT_READS) forget(MAX_KEPT_READS / 2);
+      kept.set(key, read);
+      return read;
     },
     close() {
       statements.clear();
+      kept.clear();
       handle?.close();
       handle = undefined;
     },
@@ -82,10 +121,11 @@ export function attachSqliteReadCache(db: Knex, filename: string): void {
 
 /**
  * Rows of a read of `sql` (with `?` placeholders, the same text on both
- * databases): from the cached statement on SQLite, through knex elsewhere
- * and inside transactions.
+ * databases, depending on nothing but the database and `params`): on SQLite
+ * from the cached statement, or the rows it answered since the last commit
+ * (shared: never change them); through knex elsewhere.
  */
-export async function readRows<T>(db: Knex, sql: string, params: readonly unknown[]): Promise<T[]> {
+export async function readRows<T>(db: Knex, sql: string, params: readonly unknown[]): Promise<readonly T[]> {
   const cache = caches.get(db);
   if (cache) return cache.all<T>(sql, params);
   const result = (await db.raw(sql, params as Knex.RawBinding[])) as unknown;

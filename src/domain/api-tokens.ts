@@ -30,17 +30,18 @@ export async function createApiToken(db: Knex, userId: number, label = '', { now
   return token;
 }
 
-// The token and its user in one read, on every API request (read-cache.ts).
+// The token and its user in one read, on every API request (read-cache.ts:
+// its rows are kept until the next commit, so the expiry is checked here).
 const TOKEN_USER_SQL =
-  'SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id ' +
-  'WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?)';
+  'SELECT t.id AS token_id, t.last_used_at, t.expires_at, u.id, u.email, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id ' +
+  'WHERE t.token_hash = ?';
 
-type TokenUserRow = Pick<ApiTokenRow, 'last_used_at'> & Pick<UserRow, 'id' | 'email' | 'name' | 'role'> & { token_id: number };
+type TokenUserRow = Pick<ApiTokenRow, 'last_used_at' | 'expires_at'> & Pick<UserRow, 'id' | 'email' | 'name' | 'role'> & { token_id: number };
 
 export async function userForApiToken(db: Knex, token: string): Promise<User | undefined> {
   const now = Date.now();
-  const [row] = await readRows<TokenUserRow>(db, TOKEN_USER_SQL, [digest(token), now]);
-  if (!row) return undefined;
+  const [row] = await readRows<TokenUserRow>(db, TOKEN_USER_SQL, [digest(token)]);
+  if (!row || (row.expires_at !== null && Number(row.expires_at) <= now)) return undefined;
   // Written at most once a minute per token, so reads do not turn into writes.
   if (row.last_used_at === null || now - Number(row.last_used_at) > 60_000) {
     await db('api_tokens').where({ id: row.token_id }).update({ last_used_at: now });
