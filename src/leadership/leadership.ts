@@ -8,6 +8,8 @@ import type { PredecessorFate } from './term-history.js';
 import { sleep } from '../time.js';
 
 const OWNER_SETTLE_TRIES = 5;
+/** While the election keeps failing (the database away), one log line per this long. */
+const FAILURE_LOG_EVERY_MS = 30_000;
 const OWNER_SETTLE_MS = 50;
 
 /** What leadership starts and stops; the scheduler in production. */
@@ -34,10 +36,14 @@ export type BidCause = { kind: 'handed-over' | 'died'; previousPid: number; at?:
 
 export class Leadership<D extends LeaderDuty = LeaderDuty> {
   private duty: D | null = null;
+  /** A duty between a won bid and the end of its start(): a loss meanwhile must halt it too. */
+  private starting: D | null = null;
   private retry: NodeJS.Timeout | null = null;
   private lastSeenLeader: number | null | undefined = undefined;
   private stopped = false;
   private attempting: Promise<void> = Promise.resolve();
+  private failedAttempts = 0;
+  private failureLoggedAt = 0;
   /** What the next successful bid answers to, when we know (a leader died, handed over). */
   private bidCause: BidCause | null = null;
 
@@ -85,15 +91,25 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
     if (this.stopped) return;
     const { election, log } = this.deps;
     try {
-      if (await election.acquire(this.predecessorFate())) {
+      const won = await election.acquire(this.predecessorFate());
+      this.attemptAnswered();
+      if (won) {
         const duty = this.deps.createDuty();
+        this.starting = duty;
         try {
           await duty.start();
         } catch (err) {
-          duty.halt();
-          await election.release();
+          if (this.starting === duty) {
+            this.starting = null;
+            duty.halt();
+            await election.release();
+          }
           throw err;
         }
+        // Lost while starting (a lease not renewed in time): lost() halted the
+        // duty and set a retry; it never led.
+        if (this.starting !== duty) return;
+        this.starting = null;
         this.duty = duty; // even if stop() came meanwhile: it waits for us, then stops the duty
         const why = this.whyWeLead();
         this.lastSeenLeader = process.pid;
@@ -109,9 +125,28 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
         this.lastSeenLeader = leaderPid;
       }
     } catch (err) {
-      log.error({ err }, 'scheduler election attempt failed');
+      this.attemptFailed(err);
     }
     this.scheduleRetry();
+  }
+
+  /**
+   * With the database away every attempt fails, several times a second on
+   * every worker: say the first failure, then one line per FAILURE_LOG_EVERY_MS
+   * with the count, and once when attempts get an answer again.
+   */
+  private attemptFailed(err: unknown): void {
+    this.failedAttempts += 1;
+    const now = Date.now();
+    if (this.failedAttempts > 1 && now - this.failureLoggedAt < FAILURE_LOG_EVERY_MS) return;
+    this.failureLoggedAt = now;
+    this.deps.log.error({ err, failedAttempts: this.failedAttempts }, this.failedAttempts === 1 ? 'scheduler election attempt failed' : `scheduler election attempts still failing (${this.failedAttempts} so far)`);
+  }
+
+  private attemptAnswered(): void {
+    if (this.failedAttempts === 0) return;
+    this.deps.log.info({ failedAttempts: this.failedAttempts }, `scheduler election answers again after ${this.failedAttempts} failed attempt(s)`);
+    this.failedAttempts = 0;
   }
 
   /**
@@ -157,11 +192,14 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
   }
 
   private lost(reason: Error): void {
-    const duty = this.duty;
+    const duty = this.duty ?? this.starting;
+    const wasStarting = this.duty === null && duty !== null;
     this.duty = null;
+    this.starting = null;
     duty?.halt();
-    this.deps.log.error({ err: reason }, 'scheduler lock lost: scheduler stopped');
-    this.lastSeenLeader = undefined;
+    this.deps.log.error({ err: reason }, wasStarting ? 'scheduler lock lost while the scheduler was starting: stopped' : 'scheduler lock lost: scheduler stopped');
+    // Whoever wins next follows us: our own next win then says no leader was running, not 'first start'.
+    this.lastSeenLeader = process.pid;
     this.scheduleRetry();
   }
 }

@@ -8,7 +8,9 @@ import { ms, msOrNull } from '../db/rows.js';
 import type { JobExecutionRow, LeaderTermRow } from '../db/tables.js';
 import { toIso, toIsoOrNull } from '../time.js';
 
-export type TermEndReason = 'released' | 'died' | 'stale' | 'expired' | 'superseded';
+// A term outlived by a newer one (a frozen leader) is closed by its successor as
+// 'stale' or 'expired': how it lost, which says more than that it did.
+export type TermEndReason = 'released' | 'died' | 'stale' | 'expired';
 
 /** How the previous term ended, as its successor knows it. */
 export interface PredecessorFate {

@@ -29,12 +29,17 @@ export async function recordMissedFires(deps: MissedFireDeps, job: JobDefinition
   while (iterator.hasNext() && fires.length <= MAX_MISSED_ROWS) fires.push(iterator.next().getTime());
   const more = fires.length > MAX_MISSED_ROWS;
   if (more) fires.pop();
-  let lastId = 0;
-  for (const [i, at] of fires.entries()) {
-    const last = i === fires.length - 1;
-    const reason = `no leader was running${last && more ? `; further fires until ${toIso(now)} were missed too` : ''}`;
-    lastId = await deps.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor: at, status: 'missed', reason, ...deps.runner }));
-  }
+  // One fenced transaction for them all: a leader starting after a long gap
+  // must not spend its first lease period on a transaction per fire.
+  const lastId = await deps.write(async (db) => {
+    let id = 0;
+    for (const [i, at] of fires.entries()) {
+      const last = i === fires.length - 1;
+      const reason = `no leader was running${last && more ? `; further fires until ${toIso(now)} were missed too` : ''}`;
+      id = await recordOutcome(db, { jobId: job.id, scheduledFor: at, status: 'missed', reason, ...deps.runner });
+    }
+    return id;
+  });
   if (fires.length) {
     alertMissed(deps, job, lastId, fires[0], `${fires.length}${more ? '+' : ''} fire(s) missed while no leader was running`);
   }

@@ -99,7 +99,9 @@ export class Scheduler {
       if (closed) log.warn({ executions: closed }, 'executions left running by an earlier leader are recorded as errors');
     }
     const catchUp: JobDefinition[] = [];
+    // Halted while starting (leadership lost meanwhile): arm nothing more.
     for (const job of jobs) {
+      if (this.stopped) return;
       this.crons.set(job.id, scheduleCron(job, log, (scheduledFor) => this.fire(job, scheduledFor, 'cron')));
       const missed = await recordMissedFires(this.missedFireDeps, job, previous.get(job.id)?.nextRunAt ?? null, now);
       if (job.runOnLeaderStart || (missed > 0 && job.misfire === 'run-once')) catchUp.push(job);
@@ -108,7 +110,8 @@ export class Scheduler {
     // What fell due while no leader ran is caught up before the due timers
     // look for what comes next.
     for (const job of catchUp) await this.fire(job, now, 'startup');
-    for (const timer of this.dueTimers) await timer.start();
+    for (const timer of this.dueTimers) if (!this.stopped) await timer.start();
+    if (this.stopped) return;
     this.requests.start();
     this.triggersStarted = true;
   }
@@ -205,7 +208,8 @@ export class Scheduler {
     supersededWrites.inc();
     if (this.stopped) return;
     this.halt();
-    this.deps.election.stepDown(err);
+    // Only the refused term steps down: this process may already hold a newer one.
+    if (this.deps.election.term === err.ourTerm) this.deps.election.stepDown(err);
   }
 
   /** `dueAt`: for a due-time fire, the due instant it answers (its retries share it). */
