@@ -1,6 +1,8 @@
-// A TCP proxy in front of the database that a test can cut and restore: cut
-// drops every connection and refuses new ones, as a stopped server would.
-import net from 'node:net';
+// The database behind a TCP proxy that a test can cut and restore
+// (test/fixtures/tcp-proxy.ts), run as a child process so that the test's
+// own load never slows the forwarding down.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 
 export interface TcpProxy {
   port: number;
@@ -9,40 +11,34 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+type Reply = { port: number } | { done: string };
+
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, target.host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  const listen = (port: number) => new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const child = fork('test/fixtures/tcp-proxy.ts', [target.host, String(target.port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [first] = (await once(child, 'message')) as [Reply];
+  if (!('port' in first)) throw new Error(`the proxy said ${JSON.stringify(first)}`);
+  const command = async (name: 'cut' | 'restore' | 'close') => {
+    const answered = new Promise<void>((resolve) => {
+      const onMessage = (reply: Reply) => {
+        if ('done' in reply && reply.done === name) {
+          child.off('message', onMessage);
+          resolve();
+        }
+      };
+      child.on('message', onMessage);
     });
-  });
-  await listen(0);
-  const port = (server.address() as net.AddressInfo).port;
-  const cut = async () => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await closed;
+    child.send(name);
+    await answered;
   };
   return {
-    port,
-    cut,
-    restore: () => listen(port),
-    close: async () => {
-      if (server.listening) await cut();
+    port: first.port,
+    cut: () => command('cut'),
+    restore: () => command('restore'),
+    async close() {
+      if (child.exitCode !== null || !child.connected) return;
+      const exited = once(child, 'exit');
+      await command('close');
+      await exited;
     },
   };
 }
