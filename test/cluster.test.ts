@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { sleep } from '../src/time.js';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { listening, requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { listening, removeCluster, requestOnNewConnection, startCluster, startReadyCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { childPids, isAlive } from './helpers/processes.js';
 import { runCli } from './helpers/cli.js';
 import { waitUntil } from './helpers/wait.js';
@@ -38,26 +38,7 @@ after(async () => {
 });
 
 /** A cluster of WORKERS on the file's database, every worker listening and a leader started. */
-async function readyCluster(): Promise<RunningCluster> {
-  const cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS });
-  try {
-    await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 20_000, 'all workers listen');
-    await cluster.waitForLog(startedScheduler, 10_000, 'scheduler started');
-  } catch (err) {
-    await removeCluster(cluster);
-    throw err;
-  }
-  return cluster;
-}
-
-/** Stops the cluster if it still runs and removes its data folder. */
-async function removeCluster(cluster: RunningCluster): Promise<void> {
-  // A request that failed inside a worker is logged there, not in the test's output.
-  const failed = cluster.logs.filter((l) => l.msg === 'request failed');
-  if (failed.length) console.error(`requests that failed in the workers:\n${failed.map((l) => JSON.stringify(l)).join('\n')}`);
-  if (cluster.child.exitCode === null && cluster.child.signalCode === null) await cluster.stop();
-  fs.rmSync(cluster.dataDir, { recursive: true, force: true });
-}
+const readyCluster = () => startReadyCluster({ databaseUrl: database.url, workers: WORKERS });
 
 async function schedulerLeaderFromApi(cluster: RunningCluster): Promise<{ leader: { pid: number } | null; servedBy: number }> {
   // Each on a connection of its own: fetch keeps one alive, which the cluster

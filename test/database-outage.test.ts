@@ -8,10 +8,9 @@
 // status with each transition recorded once.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { listening, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { removeCluster, startReadyCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { waitUntil } from './helpers/wait.js';
 import { readOwner } from '../src/leadership/lockfile-election.js';
@@ -47,12 +46,7 @@ after(async () => {
   await database.cleanup();
 });
 
-async function readyCluster(env: Record<string, string>): Promise<RunningCluster> {
-  const cluster = await startCluster({ databaseUrl: proxiedUrl, workers: 2, env: { STAGE_SWEEP_CRON: '* * * * * *', ...env } });
-  await waitUntil(() => cluster.logs.filter(listening).length >= 2, 30_000, 'workers listen');
-  await cluster.waitForLog(startedScheduler, 20_000, 'a leader');
-  return cluster;
-}
+const readyCluster = (env: Record<string, string>) => startReadyCluster({ databaseUrl: proxiedUrl, workers: 2, env: { STAGE_SWEEP_CRON: '* * * * * *', ...env } });
 
 async function api(cluster: RunningCluster, path: string, init: RequestInit = {}) {
   const started = Date.now();
@@ -168,8 +162,7 @@ test('lock file mode: the leader keeps the lock, fires during the outage are rec
   } finally {
     await load?.stop();
     await proxy.restore().catch(() => undefined);
-    await cluster.stop(20_000);
-    fs.rmSync(cluster.dataDir, { recursive: true, force: true });
+    await removeCluster(cluster);
   }
 });
 
@@ -215,7 +208,6 @@ test('db mode: the leader steps down before its lease could be taken, and a lead
   } finally {
     await load?.stop();
     await proxy.restore().catch(() => undefined);
-    await cluster.stop(20_000);
-    fs.rmSync(cluster.dataDir, { recursive: true, force: true });
+    await removeCluster(cluster);
   }
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { listening, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { listening, removeCluster, startReadyCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { childPids } from './helpers/processes.js';
 import { keepAliveLoad } from './helpers/load.js';
 import { waitUntil } from './helpers/wait.js';
@@ -31,17 +31,7 @@ after(async () => {
   await database.cleanup();
 });
 
-async function readyCluster(env: Record<string, string>): Promise<RunningCluster> {
-  const cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS, env });
-  await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 30_000, 'all workers listen');
-  await cluster.waitForLog(startedScheduler, 15_000, 'scheduler started');
-  return cluster;
-}
-
-async function removeCluster(cluster: RunningCluster): Promise<void> {
-  if (cluster.child.exitCode === null && cluster.child.signalCode === null) await cluster.stop(20_000);
-  fs.rmSync(cluster.dataDir, { recursive: true, force: true });
-}
+const readyCluster = (env: Record<string, string>) => startReadyCluster({ databaseUrl: database.url, workers: WORKERS, env });
 
 const leaderNow = (cluster: RunningCluster) => cluster.logs.filter(startedScheduler).at(-1)!;
 

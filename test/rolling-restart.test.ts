@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
-import { listening, startCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
+import { removeCluster, startReadyCluster, type RunningCluster } from './helpers/cluster.js';
 import { childPids, type LogLine } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 import { readOwner } from '../src/leadership/lockfile-election.js';
@@ -27,17 +27,7 @@ after(async () => {
   await database.cleanup();
 });
 
-async function readyCluster(): Promise<RunningCluster> {
-  const cluster = await startCluster({ databaseUrl: database.url, workers: WORKERS });
-  await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === WORKERS, 30_000, 'all workers listen');
-  await cluster.waitForLog(startedScheduler, 15_000, 'scheduler started');
-  return cluster;
-}
-
-async function removeCluster(cluster: RunningCluster): Promise<void> {
-  if (cluster.child.exitCode === null && cluster.child.signalCode === null) await cluster.stop(20_000);
-  fs.rmSync(cluster.dataDir, { recursive: true, force: true });
-}
+const readyCluster = () => startReadyCluster({ databaseUrl: database.url, workers: WORKERS });
 
 const restartBegins = (l: LogLine) => l.msg.startsWith('rolling restart: replacing every worker');
 const restartDone = (l: LogLine) => l.msg === 'rolling restart done';

@@ -8,9 +8,9 @@ import type { PredecessorFate } from './term-history.js';
 import { sleep } from '../time.js';
 
 const OWNER_SETTLE_TRIES = 5;
+const OWNER_SETTLE_MS = 50;
 /** While the election keeps failing (the database away), one log line per this long. */
 const FAILURE_LOG_EVERY_MS = 30_000;
-const OWNER_SETTLE_MS = 50;
 
 /** What leadership starts and stops; the scheduler in production. */
 export interface LeaderDuty {

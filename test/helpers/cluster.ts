@@ -2,9 +2,11 @@
 // reads its pino JSON log lines, so tests can wait for "scheduler started",
 // kill a worker with SIGKILL, and talk to one worker after another.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { freePort, killTree, lineReader, sortLines, tempDir, type LogLine } from './processes.js';
+import { waitUntil } from './wait.js';
 
 export interface RunningCluster {
   child: ChildProcess;
@@ -100,6 +102,29 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
 /** Predicates for waitForLog and logs.filter. */
 export const startedScheduler = (line: LogLine) => line.msg.includes('scheduler started');
 export const listening = (line: LogLine) => line.msg === 'worker listening';
+
+/** startCluster, then wait until every worker listens and one leads; a cluster that does not get there is removed. */
+export async function startReadyCluster(options: ClusterOptions): Promise<RunningCluster> {
+  const cluster = await startCluster(options);
+  const workers = options.workers ?? 2;
+  try {
+    await waitUntil(() => new Set(cluster.logs.filter(listening).map((l) => l.pid)).size === workers, 30_000, 'all workers listen');
+    await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
+  } catch (err) {
+    await removeCluster(cluster);
+    throw err;
+  }
+  return cluster;
+}
+
+/** Stops the cluster if it still runs and removes its data folder; requests that failed inside a worker are printed. */
+export async function removeCluster(cluster: RunningCluster): Promise<void> {
+  // A request that failed inside a worker is logged there, not in the test's output.
+  const failed = cluster.logs.filter((l) => l.msg === 'request failed');
+  if (failed.length) console.error(`requests that failed in the workers:\n${failed.map((l) => JSON.stringify(l)).join('\n')}`);
+  if (cluster.child.exitCode === null && cluster.child.signalCode === null) await cluster.stop(20_000);
+  fs.rmSync(cluster.dataDir, { recursive: true, force: true });
+}
 
 /**
  * A request on a connection of its own. fetch keeps one connection alive, and
