@@ -5,7 +5,7 @@
 // dead owner's lock end with exactly one holder.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,27 +84,33 @@ test('a lock directory newer than its owner file, or one close to stale, is left
   assert.equal(clearDeadOwnersLock(file, STALE_MS, deadPid).cleared, true);
 });
 
-test('contenders racing over a dead leader\'s lock: exactly one holder each round', async () => {
-  const ROUNDS = 3;
+test('contenders racing over dead leaders\' locks, 25 races: exactly one holder each time', async () => {
   const CONTENDERS = 4;
-  for (let round = 1; round <= ROUNDS; round++) {
-    const file = path.join(dir, `race-${round}.lock`);
-    // A real leader, killed: its owner file and directory as a crash leaves them.
-    const leader = await holdElectionInChild('lockfile', file, STALE_MS);
-    leader.child.kill('SIGKILL');
-    await leader.exited;
+  const RACES = 25;
+  const EVERY_MS = 150;
+  // Long enough that no lock gets close to stale during the races (that one would be left to
+  // the stale takeover, by design).
+  const RACE_STALE_MS = 60_000;
+  // The first lock is a real leader's, killed: its owner file and directory as a crash leaves
+  // them. The others name a process that has exited, written as a leader writes them.
+  const files = Array.from({ length: RACES }, (_, race) => path.join(dir, `race-${race}.lock`));
+  const leader = await holdElectionInChild('lockfile', files[0], RACE_STALE_MS);
+  leader.child.kill('SIGKILL');
+  await leader.exited;
+  for (const file of files.slice(1)) lockNaming(file, spawnSync('true').pid, '1');
 
-    const startAt = Date.now() + 4000; // every contender has booted by then, and they go at once
-    const contenders = Array.from({ length: CONTENDERS }, () => spawnScript('test/fixtures/race-dead-lock.ts', [file, String(STALE_MS), String(startAt)]));
-    try {
-      await waitUntil(() => contenders.every((c) => c.lines.length > 0 || c.child.exitCode !== null), 30_000, `round ${round}: every contender has bid`);
-      const results = contenders.map((c) => c.lines[0] as unknown as { acquired: boolean; cleared: boolean; late: number } | undefined);
+  const firstAt = Date.now() + 4000; // every contender has booted by then, and they go at once
+  const contenders = Array.from({ length: CONTENDERS }, () => spawnScript('test/fixtures/race-dead-lock.ts', [String(RACE_STALE_MS), String(firstAt), String(EVERY_MS), ...files]));
+  try {
+    await waitUntil(() => contenders.every((c) => c.lines.length === RACES || c.child.exitCode !== null), 30_000 + RACES * EVERY_MS, 'every contender has run every race');
+    for (let race = 0; race < RACES; race++) {
+      const results = contenders.map((c) => c.lines.find((l) => (l as unknown as { race: number }).race === race) as unknown as { acquired: boolean; cleared: boolean; late: number } | undefined);
       const holders = results.filter((r) => r?.acquired).length;
-      assert.equal(holders, 1, `round ${round}: ${JSON.stringify(results)} ${contenders.map((c) => c.stderr()).join('')}`);
-      assert.ok(results.filter((r) => r?.cleared).length >= 1, `round ${round}: someone cleared the dead lock`);
-    } finally {
-      for (const c of contenders) c.child.kill('SIGKILL');
-      await Promise.all(contenders.map((c) => c.exited));
+      assert.equal(holders, 1, `race ${race}: ${JSON.stringify(results)} ${contenders.map((c) => c.stderr()).join('')}`);
+      assert.ok(results.filter((r) => r?.cleared).length >= 1, `race ${race}: someone cleared the dead lock`);
     }
+  } finally {
+    for (const c of contenders) c.child.kill('SIGKILL');
+    await Promise.all(contenders.map((c) => c.exited));
   }
 });
