@@ -24,7 +24,6 @@ after(() => database.cleanup());
 /** A duty whose start() holds the event loop for `blockMs`, then lasts until `startsIn`; it records what happened to it. */
 class RecordingDuty implements LeaderDuty {
   halted = false;
-  started = false;
   constructor(
     private readonly blockMs: number,
     private readonly startsIn: Promise<void>,
@@ -33,7 +32,6 @@ class RecordingDuty implements LeaderDuty {
     const until = Date.now() + this.blockMs;
     while (Date.now() < until); // no renewal can be sent meanwhile
     await this.startsIn;
-    this.started = true;
   }
   halt(): void {
     this.halted = true;

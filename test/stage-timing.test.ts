@@ -2,8 +2,8 @@
 // through a worker that is not the leader opens and closes within 1.5 s of its
 // dates, and stages whose dates passed while the cluster was down are caught
 // up at start, each transition recorded once; on MySQL the leader is on time
-// even while every connection of the requests' pool waits on a row lock. Each test runs its own cluster
-// on the file's database and course.
+// even while every connection of the requests' pool waits on a row lock. Each
+// test runs its own cluster on the file's database and course.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -40,10 +40,6 @@ function translateWriteError(err: unknown, code: string | undefined): never {
   throw err;
 }
 
-export async function isMember(db: Knex, courseId: number, userId: number): Promise<boolean> {
-  return Boolean(await db('course_members').where({ course_id: courseId, user_id: userId }).first('user_id'));
-}
-
 export const MANAGERS_ONLY = 'Only the course teacher or an admin may change this course';
 
 export function canManage(actor: Actor, course: Course): boolean {

@@ -3,7 +3,7 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { canManage, getManagedCourse, isMember, memberEmails, type Course } from '../../domain/courses.js';
+import { canManage, getManagedCourse, memberEmails, type Course } from '../../domain/courses.js';
 import {
   countStageSubmissions,
   createStage,
@@ -89,13 +89,13 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
   const managedStage = (actor: Actor, id: number) => getManagedStage(db, actor, id);
 
   async function stagePage(actor: Actor, id: number, extra: { values?: object; refusal?: string; before?: SubmissionKey } = {}) {
-    const { stage, course } = await getVisibleStage(db, actor, id);
+    const { stage, course, member } = await getVisibleStage(db, actor, id);
     const manage = canManage(actor, course);
-    const [transitions, submissions, now, isStudent] = await Promise.all([
+    const isStudent = actor.role === 'student' && member;
+    const [transitions, submissions, now] = await Promise.all([
       listTransitions(db, actor, id, { limit: HISTORY_LIMIT }),
       listSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
       dbNowMs(db),
-      actor.role === 'student' && isMember(db, course.id, actor.id),
     ]);
     // Only the authors on this page are looked up, however large the course.
     const students = manage ? await memberEmails(db, actor, course.id, submissions.items.map((s) => s.studentId)) : new Map<number, string>();
