@@ -139,12 +139,6 @@ export class Scheduler {
     });
   }
 
-  /** The earliest instant a due-time trigger is armed for (for status pages). */
-  get nextDueAt(): number | null {
-    const armed = this.dueTimers.map((t) => t.nextRunAt).filter((at): at is number => at !== null);
-    return armed.length ? Math.min(...armed) : null;
-  }
-
   nextRunAt(jobId: string): number | null {
     return nextCronRun(this.crons.get(jobId));
   }
