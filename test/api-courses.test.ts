@@ -187,6 +187,25 @@ describe(`courses API on ${testDialect}`, () => {
     assert.equal((await teacher.patch(`/api/courses/${course.id}`, junk)).status, 400, 'the manager gets the 400');
   });
 
+  test('a body that cannot be read (not JSON, too large) is judged after who may call: 401, 403, then 400 or 413', async () => {
+    const course = (await teacher.post('/api/courses', { title: 'Unreadable', code: 'UNREAD-1' })).body;
+    await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail });
+    const notJson = '{"title": ';
+    const tooLarge = JSON.stringify({ title: 'x'.repeat(200 * 1024) });
+    const json = { 'content-type': 'application/json' };
+    for (const body of [notJson, tooLarge]) {
+      assert.equal((await anonymous.call('PATCH', `/api/courses/${course.id}`, body, json)).status, 401);
+      assert.equal((await anonymous.call('PATCH', `/api/courses/${course.id}`, body, { ...json, authorization: 'Bearer nope' })).status, 401);
+      assert.equal((await student.call('PATCH', `/api/courses/${course.id}`, body, json)).status, 403);
+      assert.equal((await student.call('POST', '/api/courses', body, json)).status, 403);
+    }
+    const broken = await teacher.call('PATCH', `/api/courses/${course.id}`, notJson, json);
+    assert.equal(broken.status, 400);
+    assert.deepEqual(broken.body.error.details, [{ field: 'body', message: 'is not valid JSON' }]);
+    assert.equal((await teacher.call('PATCH', `/api/courses/${course.id}`, tooLarge, json)).status, 413);
+    assert.equal((await teacher.get(`/api/courses/${course.id}`)).body.title, 'Unreadable', 'nothing stored');
+  });
+
   test('only an admin assigns a course to another teacher', async () => {
     assert.equal((await teacher.post('/api/courses', { title: 'T', code: 'OWN-1', teacherId: otherTeacherId })).status, 403);
     const res = await admin.post('/api/courses', { title: 'T', code: 'OWN-2', teacherId: otherTeacherId });

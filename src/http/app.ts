@@ -12,6 +12,7 @@ import { projectRoot } from '../paths.js';
 import { identify, requireActor } from './auth.js';
 import { csrfProtection } from './csrf.js';
 import { errorHandler, notFound } from './errors.js';
+import { deferBodyErrors } from './body.js';
 import { countRequests } from './metrics.js';
 import { requestLogger } from './request-log.js';
 import { absoluteSessionLifetime, sessionMiddleware } from './session.js';
@@ -104,9 +105,10 @@ export function createApp(deps: AppDeps): Express {
   });
   if (deps.metrics) app.use(metricsRoutes(deps.metrics));
   app.use(countRequests);
-  app.use(SUBMISSION_PATHS, express.json({ limit: SUBMISSION_BODY_LIMIT }), express.urlencoded({ extended: false, limit: SUBMISSION_BODY_LIMIT }));
-  app.use(express.json({ limit: BODY_LIMIT }));
-  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT }));
+  // A body that cannot be read is refused by the route that reads it (body.ts).
+  app.use(SUBMISSION_PATHS, deferBodyErrors(express.json({ limit: SUBMISSION_BODY_LIMIT })), deferBodyErrors(express.urlencoded({ extended: false, limit: SUBMISSION_BODY_LIMIT })));
+  app.use(deferBodyErrors(express.json({ limit: BODY_LIMIT })));
+  app.use(deferBodyErrors(express.urlencoded({ extended: false, limit: BODY_LIMIT })));
   const apiRoutes = deps.apiRoutes ?? [];
   app.use(bearerApi(db, apiRoutes));
   // Browsers from here on. An API call with an Authorization header took the

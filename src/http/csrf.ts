@@ -9,12 +9,15 @@ import { doubleCsrf } from 'csrf-csrf';
 import type { Request } from 'express';
 import { deriveKey } from '../secrets.js';
 import { sessionCookieName, sessionCookieOptions } from './session.js';
+import { readableBody } from './body.js';
 
 export const ANONYMOUS_COOKIE = 'coursework.anon';
 export const SECURE_ANONYMOUS_COOKIE = '__Host-coursework.anon';
 
 function tokenFromRequest(req: Request): string | undefined {
-  const fromBody = (req.body as Record<string, unknown> | undefined)?._csrf;
+  // A form whose body could not be read has no token to judge: its reading
+  // error (400, 413) is the answer, as it was before any route ran.
+  const fromBody = (readableBody(req.body) as Record<string, unknown> | undefined)?._csrf;
   if (typeof fromBody === 'string') return fromBody;
   const header = req.headers['x-csrf-token'];
   return typeof header === 'string' ? header : undefined;

@@ -2,6 +2,7 @@
 // beside each field, with the status the API would have answered.
 import type { Request, Response } from 'express';
 import { ConflictError, ValidationError, type AppError, type FieldProblem } from '../errors.js';
+import { readableBody } from './body.js';
 
 export type FieldErrors = Record<string, string>;
 
@@ -28,7 +29,7 @@ export async function renderFormError(res: Response, err: unknown, view: string,
 
 /** The named fields of a form body as strings, to show back to the user. */
 export function formValues<K extends string>(body: unknown, names: readonly K[]): Record<K, string> {
-  const source = (body ?? {}) as Record<string, unknown>;
+  const source = (readableBody(body) ?? {}) as Record<string, unknown>;
   return Object.fromEntries(names.map((name) => [name, typeof source[name] === 'string' ? source[name] : ''])) as Record<K, string>;
 }
 
