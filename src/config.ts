@@ -17,12 +17,15 @@ export type LeaderElectionMode = 'lockfile' | 'db';
 export type ProcessRole = 'worker' | 'tool';
 
 export interface Config {
+  /** What start-up should tell the operator about the settings (a value raised to its minimum). */
+  notices: string[];
   port: number;
   host: string;
   webConcurrency: number;
   databaseUrl: string;
   leaderElection: LeaderElectionMode;
   schedulerLockFile: string;
+  /** At least MIN_LOCK_STALE_MS: a lower SCHEDULER_LOCK_STALE_MS is raised to it, with a notice. */
   schedulerLockStaleMs: number;
   schedulerRetryMs: number;
   leaderLeaseMs: number;
@@ -179,16 +182,23 @@ function zone(env: Env, name: string, fallback: string): string {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** proper-lockfile treats any stale time below this as this. */
+export const MIN_LOCK_STALE_MS = 2000;
+
 export function loadConfig(env: Env = process.env): Config {
+  const notices: string[] = [];
+  const lockStaleMs = wholeNumber(env, 'SCHEDULER_LOCK_STALE_MS', 10 * SECOND, { min: 1, unit: 'ms' });
+  if (lockStaleMs < MIN_LOCK_STALE_MS) notices.push(`SCHEDULER_LOCK_STALE_MS=${lockStaleMs} is below the lock's minimum of ${MIN_LOCK_STALE_MS} ms; ${MIN_LOCK_STALE_MS} ms is used`);
   return {
+    notices,
     port: wholeNumber(env, 'PORT', 3000),
     host: text(env, 'HOST', '0.0.0.0'),
     webConcurrency: wholeNumber(env, 'WEB_CONCURRENCY', os.availableParallelism(), { min: 1 }),
     databaseUrl: databaseUrl(env),
     leaderElection: oneOf(env, 'LEADER_ELECTION', ['lockfile', 'db'] as const, 'lockfile'),
     schedulerLockFile: text(env, 'SCHEDULER_LOCK_FILE', '/tmp/coursework-scheduler.lock'),
-    // proper-lockfile silently raises anything lower to 2000 ms; say so instead.
-    schedulerLockStaleMs: wholeNumber(env, 'SCHEDULER_LOCK_STALE_MS', 10 * SECOND, { min: 2000, unit: 'ms' }),
+    // proper-lockfile silently raises anything lower to 2000 ms: raised here, and said (notices).
+    schedulerLockStaleMs: Math.max(lockStaleMs, MIN_LOCK_STALE_MS),
     schedulerRetryMs: wholeNumber(env, 'SCHEDULER_RETRY_MS', 5 * SECOND, { min: 100, unit: 'ms' }),
     leaderLeaseMs: wholeNumber(env, 'LEADER_LEASE_MS', 15 * SECOND, { min: 1000, unit: 'ms' }),
     schedulerEnabled: flag(env, 'SCHEDULER_ENABLED', true),

@@ -11,6 +11,7 @@ import { startWorker } from './worker.js';
 const config = loadConfig();
 if (cluster.isPrimary) {
   const log = createLogger(config.logLevel, { role: 'primary' });
+  for (const notice of config.notices) log.warn(notice);
   // Workers on an old schema would only crash and be re-forked in a loop.
   const db = connect(config.databaseUrl);
   const current = await migrationsCurrent(db).finally(() => db.destroy());

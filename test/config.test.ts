@@ -30,10 +30,18 @@ test('values are parsed', () => {
   assert.equal(c.stageSweepCron, '*/10 * * * * *');
 });
 
+test('a lock stale time below the lock\'s 2000 ms minimum is raised to it, and a notice says so', () => {
+  const low = loadConfig({ SCHEDULER_LOCK_STALE_MS: '1000' });
+  assert.equal(low.schedulerLockStaleMs, 2000);
+  assert.deepEqual(low.notices, ["SCHEDULER_LOCK_STALE_MS=1000 is below the lock's minimum of 2000 ms; 2000 ms is used"]);
+  assert.deepEqual(loadConfig({ SCHEDULER_LOCK_STALE_MS: '2000' }).notices, []);
+  assert.equal(loadConfig({ SCHEDULER_LOCK_STALE_MS: '2000' }).schedulerLockStaleMs, 2000);
+});
+
 test('a bad value fails with the variable name in the message', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ SCHEDULER_LOCK_STALE_MS: 'abc' }, /Expected SCHEDULER_LOCK_STALE_MS to be a whole number of ms, got "abc"/],
-    [{ SCHEDULER_LOCK_STALE_MS: '500' }, /SCHEDULER_LOCK_STALE_MS to be at least 2000/],
+    [{ SCHEDULER_LOCK_STALE_MS: '0' }, /SCHEDULER_LOCK_STALE_MS to be at least 1 ms/],
     [{ PORT: '-1' }, /PORT/],
     [{ WEB_CONCURRENCY: '0' }, /WEB_CONCURRENCY to be at least 1/],
     [{ SCHEDULER_ENABLED: 'maybe' }, /SCHEDULER_ENABLED to be true or false/],
