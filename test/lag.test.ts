@@ -88,10 +88,12 @@ test('a transition\'s lag: its instant minus the start (opening) or end (closing
 });
 
 test('GET /api/stages/:id/transitions gives each transition its lagMs beside the fields it had; the stage page shows the lag', async () => {
-  const start = (await dbNowMs(t.db)) + 300;
+  // Ahead by more than the POST can take, even on a slow machine: made after its start, the
+  // stage would open as 'created'.
+  const start = (await dbNowMs(t.db)) + 1500;
   const created = await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Soon', startDate: toIso(start), endDate: toIso(start + DAY) });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  await sleep(400);
+  await sleep(Math.max(0, start - Date.now()) + 100);
   await advanceStageStatuses(t.db, 'timer');
   const history = await teacher.get(`/api/stages/${created.body.id}/transitions`);
   assert.equal(history.status, 200);

@@ -114,6 +114,9 @@ test('fires missed while no leader ran are recorded as missed rows and alerted',
   const alerts: JobAlert[] = [];
   await db('scheduler_jobs').insert({ id: 'minutely', name: 'minutely', trigger: 'x', next_run_at: Date.now() - 5 * MINUTE - 30_000, paused: false, updated_at: 0 });
   let ran = 0;
+  // A minute boundary between the start and the checks below would run the job: start clear of one.
+  const toNextMinute = MINUTE - (Date.now() % MINUTE);
+  if (toNextMinute < 5000) await sleep(toNextMinute + 100);
   await startScheduler([job({ id: 'minutely', cron: '* * * * *', run: async () => void (ran += 1) })], (a) => alerts.push(a));
   const missed = (await executions('minutely')).filter((e) => e.status === 'missed');
   assert.ok(missed.length >= 5 && missed.length <= 6, `${missed.length} missed`);
@@ -223,6 +226,7 @@ test('a paused job\'s due-time trigger stays armed; its fire is recorded once as
   let ran = 0;
   await pauseJob(db, 'boundary');
   await startScheduler([job({ id: 'boundary', cron: '0 0 1 1 *', nextDue: async () => due, run: async () => void (ran += 1) })]);
+  await waitUntil(async () => (await executions('boundary')).length >= 1, 10_000, 'the paused fire is recorded');
   await sleep(1500); // the timer fires again and again meanwhile
   const rows = await executions('boundary');
   assert.equal(ran, 0);

@@ -142,7 +142,8 @@ test('on MySQL the leader flips a stage on time while every connection of the re
   const api = apiClient(cluster.baseUrl, token);
   const open = await api.post(`/api/courses/${courseId}/stages`, { name: 'open for work', startDate: toIso(Date.now() - MINUTE), endDate: toIso(Date.now() + 60 * MINUTE) });
   assert.equal(open.status, 201);
-  const start = Date.now() + 4 * SECOND;
+  // Far enough ahead for ten submissions to fill the pool on a slow machine (usually under a second).
+  const start = Date.now() + 8 * SECOND;
   const target = await api.post(`/api/courses/${courseId}/stages`, { name: 'opens while blocked', startDate: toIso(start), endDate: toIso(start + 60 * MINUTE) });
   assert.equal(target.status, 201);
 

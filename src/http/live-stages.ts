@@ -33,6 +33,14 @@ export class LiveStages {
   private checking: Promise<void> | null = null;
   private checkAgain = false;
   private closed = false;
+  /**
+   * Reads of the stages are numbered as they start, and a stream is sent a
+   * read only if it is newer than the last one it was sent: a read that
+   * started later sees at least what an earlier one saw, but on MySQL's
+   * pool it may finish first, and the older one must not follow it.
+   */
+  private reads = 0;
+  private readonly sentRead = new WeakMap<Response, number>();
 
   constructor(private readonly deps: { db: Knex; log: Logger }) {}
 
@@ -67,8 +75,9 @@ export class LiveStages {
       }
     });
     this.heartbeat ??= setInterval(() => this.broadcastComment(), HEARTBEAT_MS);
+    const read = ++this.reads;
     const stages = await this.snapshot(courseId);
-    send(res, stages);
+    this.sendIfNewer(res, read, stages);
     if (!this.lastSent.has(courseId)) this.lastSent.set(courseId, JSON.stringify(stages));
   }
 
@@ -100,12 +109,19 @@ export class LiveStages {
 
   private async lookAndSend(): Promise<void> {
     for (const [courseId, set] of this.streams) {
+      const read = ++this.reads;
       const stages = await this.snapshot(courseId);
       const json = JSON.stringify(stages);
       if (json === this.lastSent.get(courseId)) continue;
       this.lastSent.set(courseId, json);
-      for (const res of set) send(res, stages);
+      for (const res of set) this.sendIfNewer(res, read, stages);
     }
+  }
+
+  private sendIfNewer(res: Response, read: number, stages: LiveStage[]): void {
+    if ((this.sentRead.get(res) ?? 0) > read) return;
+    this.sentRead.set(res, read);
+    send(res, stages);
   }
 
   private broadcastComment(): void {
