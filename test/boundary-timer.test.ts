@@ -63,6 +63,7 @@ test(`opens and closes a stage within a second of its dates (${testDialect})`, {
     assert.deepEqual(fired.slice(0, 2), [start, end]);
   } finally {
     await timer.stop();
+    await t.db('stages').delete();
   }
 });
 

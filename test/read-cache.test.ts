@@ -48,7 +48,7 @@ test(`a commit through the app's own pool is seen by the next read (${testDialec
 });
 
 test('a commit from another connection to the file (another process) is seen by the next read', sqliteOnly, async () => {
-  assert.deepEqual(await names(), ['Renamed']);
+  await names(); // read once: a kept row would answer the next read
   const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string) => {
     prepare(sql: string): { run(...params: unknown[]): unknown };
     close(): void;
