@@ -3,7 +3,7 @@
 // reads it: who may call a route (401, 403) is decided before what was sent
 // is looked at, as the API promises. body-parser has drained the request by
 // the time it reports such an error, so answering something else is safe.
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 
 class UnreadableBody {
   constructor(readonly error: unknown) {}
@@ -25,11 +25,7 @@ export function deferBodyErrors(parser: RequestHandler): RequestHandler {
   };
 }
 
-/** What was sent, for a route to validate; throws the reading error if it could not be read. */
-export function bodyOf(req: Request): unknown {
-  return readableBody(req.body);
-}
-
+/** `req.body` as sent, for a route to read; throws the reading error if it could not be read. */
 export function readableBody(body: unknown): unknown {
   if (body instanceof UnreadableBody) throw body.error;
   return body;

@@ -17,7 +17,7 @@ import { createStage, listStages, stageJson } from '../../domain/stages.js';
 import { courseSchema, courseUpdateSchema, deleteSchema, memberSchema, stageSchema } from '../schemas.js';
 import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
-import { bodyOf } from '../body.js';
+import { readableBody } from '../body.js';
 
 // Every route that takes a body decides who may call it first, so a caller
 // without the right gets 403 (or 404) whatever they sent, and only then the
@@ -34,7 +34,7 @@ export function courseRoutes({ db }: { db: Knex }): Router {
   router.post('/courses', async (req, res) => {
     const actor = actorOf(req);
     assertMayCreateCourse(actor);
-    const course = await createCourse(db, actor, parseInput(courseSchema, bodyOf(req)));
+    const course = await createCourse(db, actor, parseInput(courseSchema, readableBody(req.body)));
     res.status(201).location(`/api/courses/${course.id}`).json(course);
   });
 
@@ -46,7 +46,7 @@ export function courseRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     await getManagedCourse(db, actor, id);
-    res.json(await updateCourse(db, actor, id, parseInput(courseUpdateSchema, bodyOf(req))));
+    res.json(await updateCourse(db, actor, id, parseInput(courseUpdateSchema, readableBody(req.body))));
   });
 
   router.delete('/courses/:id', async (req, res) => {
@@ -69,7 +69,7 @@ export function courseRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     await getManagedCourse(db, actor, id);
-    const stage = await createStage(db, actor, id, parseInput(stageSchema, bodyOf(req)));
+    const stage = await createStage(db, actor, id, parseInput(stageSchema, readableBody(req.body)));
     res.status(201).location(`/api/stages/${stage.id}`).json(stageJson(stage));
   });
 
@@ -84,7 +84,7 @@ export function courseRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     await getManagedCourse(db, actor, id);
-    const { email } = parseInput(memberSchema, bodyOf(req));
+    const { email } = parseInput(memberSchema, readableBody(req.body));
     res.status(201).json(await addMemberByEmail(db, actor, id, email));
   });
 

@@ -7,7 +7,7 @@ import { deleteSchema, stageUpdateSchema, submissionSchema } from '../schemas.js
 import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
 import { transitionLagMs } from '../../domain/stage-boundaries.js';
-import { bodyOf } from '../body.js';
+import { readableBody } from '../body.js';
 
 // As in api-courses.ts: who may call a route is decided before its body is validated.
 export function stageRoutes({ db }: { db: Knex }): Router {
@@ -22,7 +22,7 @@ export function stageRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     await getManagedStage(db, actor, id);
-    const stage = await updateStage(db, actor, id, parseInput(stageUpdateSchema, bodyOf(req)));
+    const stage = await updateStage(db, actor, id, parseInput(stageUpdateSchema, readableBody(req.body)));
     res.json(stageJson(stage));
   });
 
@@ -55,7 +55,7 @@ export function stageRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     const target = await getStageToSubmitTo(db, actor, id);
-    const submission = await createSubmission(db, actor, target, parseInput(submissionSchema, bodyOf(req)), { receivedAt: req.receivedAt });
+    const submission = await createSubmission(db, actor, target, parseInput(submissionSchema, readableBody(req.body)), { receivedAt: req.receivedAt });
     res.status(201).json(submissionJson(submission));
   });
 

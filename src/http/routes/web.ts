@@ -7,7 +7,7 @@ import type { SignInLimits } from '../../auth/sign-in-limits.js';
 import { sessionCookieName, sessionCookieOptions } from '../session.js';
 import { webCourseRoutes } from './web-courses.js';
 import { webStageRoutes } from './web-stages.js';
-import { bodyOf } from '../body.js';
+import { readableBody } from '../body.js';
 
 /**
  * What every page's layout needs: who is signed in, a CSRF token, the flash.
@@ -46,7 +46,7 @@ export function webRoutes({ db, signInLimits, secureCookies }: { db: Knex; signI
   });
 
   router.post('/login', async (req, res, next) => {
-    const body = bodyOf(req) as Record<string, unknown> | undefined;
+    const body = readableBody(req.body) as Record<string, unknown> | undefined;
     // A form sends strings, a JSON body anything: every value is taken as its String() text.
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- replacing non-strings by '' (formValues) would change which logins succeed
     const text = (name: string) => String(body?.[name] ?? '');
