@@ -253,3 +253,13 @@ test('with SCHEDULER_ENABLED=false no worker takes the lock; the API says no lea
     fs.rmSync(off.dataDir, { recursive: true, force: true });
   }
 });
+
+test('a SCHEDULER_LOCK_STALE_MS below the lock\'s 2000 ms minimum starts the cluster, and the primary warns that 2000 ms is used', async () => {
+  const cluster = await startReadyCluster({ databaseUrl: database.url, workers: 1, env: { SCHEDULER_LOCK_STALE_MS: '1500' } });
+  try {
+    const notice = cluster.logs.find((l) => l.role === 'primary' && l.level === 40 && l.msg.includes('SCHEDULER_LOCK_STALE_MS=1500'));
+    assert.equal(notice?.msg, "SCHEDULER_LOCK_STALE_MS=1500 is below the lock's minimum of 2000 ms; 2000 ms is used");
+  } finally {
+    await removeCluster(cluster);
+  }
+});
