@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { HOUR, SECOND, sleep, toIso } from '../src/time.js';
 import { ms } from '../src/db/rows.js';
-import { readLockState } from '../src/leadership/lockfile-election.js';
+import { readLockState } from '../src/leadership/lock-file.js';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/database.js';
 import { userWithToken } from '../test/helpers/http.js';
 import { listening, requestOnNewConnection, startCluster, startedScheduler, type RunningCluster } from '../test/helpers/cluster.js';

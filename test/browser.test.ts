@@ -13,7 +13,7 @@ import { testDialect, type TestDatabase } from './helpers/database.js';
 import { userWithToken } from './helpers/http.js';
 import { requestOnNewConnection, type RunningCluster } from './helpers/cluster.js';
 import { DEMO } from '../src/cli/seed-demo.js';
-import { readOwner } from '../src/leadership/lockfile-election.js';
+import { readOwner } from '../src/leadership/lock-file.js';
 import { browserTestsSkipped, startBrowserRig, type BrowserRig } from './helpers/browser.js';
 
 const skip = browserTestsSkipped();

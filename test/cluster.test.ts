@@ -14,7 +14,7 @@ import { listening, removeCluster, requestOnNewConnection, startCluster, startRe
 import { childPids, isAlive } from './helpers/processes.js';
 import { runCli } from './helpers/cli.js';
 import { waitUntil } from './helpers/wait.js';
-import { readOwner } from '../src/leadership/lockfile-election.js';
+import { readOwner } from '../src/leadership/lock-file.js';
 
 const WORKERS = 4;
 const STALE_MS = 2000;

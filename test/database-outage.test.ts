@@ -13,7 +13,7 @@ import { userWithToken } from './helpers/http.js';
 import { removeCluster, startReadyCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { waitUntil } from './helpers/wait.js';
-import { readOwner } from '../src/leadership/lockfile-election.js';
+import { readOwner } from '../src/leadership/lock-file.js';
 import { SECOND } from '../src/time.js';
 
 const skip = testDialect === 'mysql' ? false : 'needs TEST_DATABASE_URL=mysql://... (an embedded SQLite file cannot go away)';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { clearDeadOwnersLock, lockDirectoryId } from '../src/leadership/dead-leader.js';
-import { readLockState } from '../src/leadership/lockfile-election.js';
+import { readLockState } from '../src/leadership/lock-file.js';
 import { processStartTime } from '../src/leadership/process-identity.js';
 import { holdElectionInChild, spawnScript, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LockPathError, LockfileElection, clearStaleLock, readLockState } from '../src/leadership/lockfile-election.js';
+import { LockfileElection } from '../src/leadership/lockfile-election.js';
+import { LockPathError, clearStaleLock, readLockState, readOwner } from '../src/leadership/lock-file.js';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { holdElectionInChild, spawnScript, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
@@ -143,4 +144,76 @@ test('if the owner file cannot be written after the lock is taken, the lock is g
   fs.mkdirSync(file); // a directory where the owner file should go: the rename fails
   await assert.rejects(election(file).acquire());
   assert.equal(fs.existsSync(`${file}.lock`), false, 'not leaked until restart');
+});
+
+test('a leader that steps down stops refreshing at once and frees the lock it made; a directory that is not its own is left alone', async () => {
+  const file = path.join(dir, 'step-down.lock');
+  const leader = new LockfileElection({ file, staleMs: STALE_MS, workerId: 1, db: database.db });
+  assert.equal(await leader.acquire(), true);
+  leader.stepDown(new Error('term superseded'));
+  assert.equal(leader.term, null);
+  await waitUntil(() => !fs.existsSync(`${file}.lock`), 2000, 'the lock it made is removed');
+  const next = election(file, 2);
+  assert.equal(await next.acquire(), true, 'taken at once, not once stale');
+  await next.release();
+
+  // While it led, its directory was replaced (a successor's): stepping down must keep it, and never touch it again.
+  const other = path.join(dir, 'replaced.lock');
+  const former = election(other, 1);
+  assert.equal(await former.acquire(), true);
+  fs.rmdirSync(`${other}.lock`);
+  fs.mkdirSync(`${other}.lock`);
+  const successorsMtime = new Date(Date.now() - 500);
+  fs.utimesSync(`${other}.lock`, successorsMtime, successorsMtime);
+  former.stepDown(new Error('term superseded'));
+  await former.release(); // waits for the let-go to finish
+  assert.ok(fs.existsSync(`${other}.lock`), "the successor's directory stays");
+  // Refreshes come every max(1000, stale / 4) ms: two of them would have run by now.
+  await new Promise((r) => setTimeout(r, 2500));
+  const drift = Math.abs(fs.statSync(`${other}.lock`).mtimeMs - successorsMtime.getTime());
+  assert.ok(drift < 1, `no refresh after stepping down (mtime moved by ${drift} ms)`);
+  fs.rmdirSync(`${other}.lock`);
+});
+
+test(`two bidders that judge one stale lock at once: soon one of them leads, for good, and the lock names it (${testDialect})`, async () => {
+  const file = path.join(dir, 'race.lock');
+  const barrier = fs.mkdtempSync(path.join(dir, 'barrier-'));
+  // Stale by its mtime alone: the owner it names (this process) is alive.
+  fs.writeFileSync(file, JSON.stringify({ pid: process.pid, hostname: os.hostname(), workerId: 9, acquiredAt: new Date().toISOString() }));
+  fs.mkdirSync(`${file}.lock`);
+  const longAgo = new Date(Date.now() - 60_000);
+  fs.utimesSync(`${file}.lock`, longAgo, longAgo);
+  const contenders = [
+    spawnScript('test/fixtures/stale-race.ts', ['x', file, database.url, barrier]),
+    spawnScript('test/fixtures/stale-race.ts', ['y', file, database.url, barrier]),
+  ];
+  const leading = (c: (typeof contenders)[number]) => {
+    const last = c.lines.filter((l) => l.msg.includes('scheduler started') || l.msg.includes('scheduler lock lost')).at(-1);
+    return last?.msg.includes('scheduler started') ?? false;
+  };
+  const story = () => contenders.map((c) => `${c.child.pid}: ${c.lines.map((l) => l.msg).join(' | ')} ${c.stderr()}`).join('\n');
+  try {
+    await waitUntil(() => contenders.every((c) => c.lines.some((l) => l.msg === 'ready')), 30_000, `both contenders are ready\n${story()}`);
+    const goAt = Date.now();
+    fs.writeFileSync(path.join(barrier, 'go'), '');
+    // Settled: one contender leads, the lock (fresh) names it, and its job has run
+    // four times since the race began, the last within the past 1.5 s.
+    const settled = async () => {
+      const leader = contenders.find(leading);
+      const state = readLockState(file, STALE_MS);
+      if (!leader || state.state !== 'held' || state.owner?.pid !== leader.child.pid) return false;
+      const runs = (await database.db('job_executions').where({ pid: leader.child.pid }).select('started_at')).map((r) => ms(r.started_at)).filter((t) => t >= goAt);
+      return runs.length >= 4 && Math.max(...runs) > Date.now() - 1500;
+    };
+    // Each barrier holds a step for at most 3 s; then stale + retry, and four runs.
+    await waitUntil(settled, 6000 + STALE_MS + 500 + 5000 + 5000, 'a contender leads for good and the lock names it').catch((err: Error) => {
+      throw new Error(`${err.message}; lock: ${JSON.stringify(readLockState(file, STALE_MS))}\n${story()}`);
+    });
+    const leader = contenders.find(leading)!;
+    assert.equal(contenders.filter(leading).length, 1, story());
+    assert.equal(readOwner(file)?.pid, leader.child.pid);
+  } finally {
+    for (const c of contenders) c.child.kill('SIGKILL');
+    await Promise.all(contenders.map((c) => c.exited));
+  }
 });

@@ -12,7 +12,7 @@ import { listening, removeCluster, startReadyCluster, startedScheduler, type Run
 import { childPids } from './helpers/processes.js';
 import { keepAliveLoad } from './helpers/load.js';
 import { waitUntil } from './helpers/wait.js';
-import { readOwner } from '../src/leadership/lockfile-election.js';
+import { readOwner } from '../src/leadership/lock-file.js';
 
 const WORKERS = 4;
 const DEFAULTS = { SCHEDULER_LOCK_STALE_MS: '10000', SCHEDULER_RETRY_MS: '5000' };

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { knexConfig } from '../src/db/connect.js';
-import { readOwner } from '../src/leadership/lockfile-election.js';
+import { readOwner } from '../src/leadership/lock-file.js';
 import { freePort } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 

@@ -11,7 +11,7 @@ import { userWithToken } from './helpers/http.js';
 import { removeCluster, startReadyCluster, type RunningCluster } from './helpers/cluster.js';
 import { childPids, type LogLine } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
-import { readOwner } from '../src/leadership/lockfile-election.js';
+import { readOwner } from '../src/leadership/lock-file.js';
 
 const WORKERS = 2;
 const RESTART_BOUND_MS = 60_000;

@@ -15,7 +15,7 @@ import { startCluster, startedScheduler, FAST_ELECTION } from './helpers/cluster
 import { runCli } from './helpers/cli.js';
 import { freePort, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
-import { readOwner } from '../src/leadership/lockfile-election.js';
+import { readOwner } from '../src/leadership/lock-file.js';
 
 const exec = promisify(execFile);
 let dir: string;

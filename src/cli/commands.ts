@@ -6,7 +6,7 @@ import { countUsers, createUser, findUserByEmail } from '../domain/users.js';
 import { dialectOf } from '../db/connect.js';
 import { apiTokenJson, createApiToken, listApiTokens, revokeApiToken } from '../domain/api-tokens.js';
 import { seedDemo } from './seed-demo.js';
-import { clearStaleLock } from '../leadership/lockfile-election.js';
+import { clearStaleLock } from '../leadership/lock-file.js';
 import { createElection, describeLock } from '../leadership/create-election.js';
 import { jobJson, schedulerStatus } from '../scheduler/status.js';
 import { describeCatchUp, pauseJob, resumeJob } from '../scheduler/pause.js';

@@ -9,19 +9,16 @@
 // - a directory close to stale is left to proper-lockfile's stale takeover,
 //   which may be removing it right now; a fresh one cannot be taken that way
 //   for at least half the stale time, far longer than the check and removal.
-// - removers on this host (the primary of each cluster, start.sh) take turns
-//   through a second, short-lived lock directory, so two of them never act on
-//   the same look.
+// - removers on this host (the primary of each cluster, start.sh, bidders
+//   taking a stale lock) take turns (lock-turns.ts), so two of them never act
+//   on the same look.
 // Where the birth time or the owner's start time cannot be read, nothing is
 // removed here and staleness decides, as before.
 import fs from 'node:fs';
 import os from 'node:os';
 import { parseOwner, type LeaderOwner } from './election.js';
 import { processState } from './process-identity.js';
-import { SECOND } from '../time.js';
-
-/** A remover that died inside its turn blocks the others at most this long. */
-const BREAK_LOCK_STALE_MS = 5 * SECOND;
+import { waitForTurnSync } from './lock-turns.js';
 
 export type DeadLockCheck =
   | { cleared: true; owner: LeaderOwner }
@@ -48,7 +45,7 @@ export function clearDeadOwnersLock(file: string, staleMs: number, diedPid?: num
   if (!owner) return refuse('no owner named');
   if (owner.hostname !== os.hostname()) return refuse(`owner is on ${owner.hostname}`);
   if (diedPid !== undefined && owner.pid !== diedPid) return refuse(`owner is pid ${owner.pid}, not ${diedPid}`);
-  return withBreakLock(file, refuse, () => {
+  return withTurn(file, refuse, () => {
     if (!owner.lockId || !owner.startTime) return refuse('the owner did not record its lock or start time');
     if (processState(owner.pid, owner.startTime) === 'alive') return refuse(`owner pid ${owner.pid} is alive`);
     let mtimeMs: number;
@@ -76,23 +73,12 @@ function readOwnerFile(file: string): LeaderOwner | null {
   }
 }
 
-function withBreakLock(file: string, busy: (why: string) => DeadLockCheck, body: () => DeadLockCheck): DeadLockCheck {
-  const breakLock = `${file}.break`;
-  try {
-    fs.mkdirSync(breakLock);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    try {
-      if (Date.now() - fs.statSync(breakLock).mtimeMs < BREAK_LOCK_STALE_MS) return busy('another remover is looking at it');
-      fs.rmdirSync(breakLock);
-      fs.mkdirSync(breakLock);
-    } catch {
-      return busy('another remover is looking at it');
-    }
-  }
+function withTurn(file: string, busy: (why: string) => DeadLockCheck, body: () => DeadLockCheck): DeadLockCheck {
+  const endTurn = waitForTurnSync(file);
+  if (!endTurn) return busy('another remover is looking at it');
   try {
     return body();
   } finally {
-    fs.rmSync(breakLock, { recursive: true, force: true });
+    endTurn();
   }
 }

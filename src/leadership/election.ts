@@ -45,6 +45,12 @@ export interface Election {
   release(): Promise<void>;
   /** Who leads, as anyone can see it (the leader itself, other workers, the CLI). */
   currentOwner(): Promise<LeadershipSnapshot>;
+  /**
+   * Whose leadership the last won bid replaced, where the election can tell
+   * (the lock file names its previous owner); null when nobody had led;
+   * undefined when the election cannot say.
+   */
+  readonly replaced?: LeaderOwner | null;
   /** Cheap check right before a job runs: does this process still lead? */
   stillLeading(): Promise<boolean>;
 }

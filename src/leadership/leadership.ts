@@ -117,6 +117,8 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
         log.info({ lock: this.deps.lockDescription, why, term: election.term }, `scheduler started in pid ${process.pid} (term ${election.term ?? 'none'}): ${why}`);
         return;
       }
+      // The cause was about the leader this bid answered; the next bid answers to whatever happens next.
+      this.bidCause = null;
       const { owner } = await this.settledOwner();
       const leaderPid = owner?.pid ?? null;
       // Said once per leader, not on every retry.
@@ -171,13 +173,21 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
     return undefined;
   }
 
+  /**
+   * Names the leader we actually replaced: the election says whose lock it
+   * took where it can (the lock file's owner); a bid cause counts only when it
+   * is about that leader, not one that died before an earlier, lost bid.
+   */
   private whyWeLead(): string {
     const cause = this.bidCause;
-    if (cause?.kind === 'died') return `the previous leader (pid ${cause.previousPid}) died`;
-    if (cause?.kind === 'handed-over') return `handed over by pid ${cause.previousPid}`;
-    const previous = this.lastSeenLeader;
-    if (previous === undefined) return 'first start';
-    if (previous === null || previous === process.pid) return 'no leader was running';
+    const replaced = this.deps.election.replaced;
+    const previous = replaced === undefined ? this.lastSeenLeader : (replaced?.pid ?? null);
+    if (cause && (replaced === undefined || previous === cause.previousPid)) {
+      if (cause.kind === 'died') return `the previous leader (pid ${cause.previousPid}) died`;
+      return `handed over by pid ${cause.previousPid}`;
+    }
+    if (this.lastSeenLeader === undefined) return 'first start';
+    if (previous === null || previous === undefined || previous === process.pid) return 'no leader was running';
     // Found free or stale on a plain retry: released without a word, or frozen.
     return `the lock of pid ${previous} was free or stale`;
   }

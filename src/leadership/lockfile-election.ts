@@ -5,13 +5,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import lockfile from 'proper-lockfile';
-import { ownerForThisProcess, parseOwner, type Election, type LeaderOwner, type LeadershipSnapshot } from './election.js';
+import { ownerForThisProcess, type Election, type LeaderOwner, type LeadershipSnapshot } from './election.js';
+import { checkLockPath, readLockState, readOwner, writeOwner } from './lock-file.js';
 import type { Knex } from 'knex';
 import { lockDirectoryId } from './dead-leader.js';
 import { processState } from './process-identity.js';
 import { beginTerm } from './terms.js';
+import { inTurn } from './lock-turns.js';
 import { recordTermEnd, type PredecessorFate } from './term-history.js';
 
 export interface LockfileElectionOptions {
@@ -25,10 +26,27 @@ export interface LockfileElectionOptions {
   db?: Knex;
 }
 
+/** The lock as this process holds it: proper-lockfile's release, and which directory we made. */
+interface HeldLock {
+  release: () => Promise<void>;
+  /** lockDirectoryId of the directory we made, read inside our turn; null where the file system keeps no birth time. */
+  lockId: string | null;
+}
+
 export class LockfileElection implements Election {
-  private releaseLock: (() => Promise<void>) | null = null;
+  private held: HeldLock | null = null;
+  /** The lock being let go: its directory is removed only if it is still this one. */
+  private releasing: HeldLock | null = null;
+  private lettingGo: Promise<void> = Promise.resolve();
   private lostListeners: ((reason: Error) => void)[] = [];
   private heldTerm: number | null = null;
+  private replacedOwner: LeaderOwner | null = null;
+  /**
+   * proper-lockfile's file system calls, with one change: the removal of our
+   * own directory when we let go checks first that the directory is still
+   * ours, so a successor's lock is never removed.
+   */
+  private readonly lockFs = { ...fs, rmdir: (dir: string, done: (err: NodeJS.ErrnoException | null) => void) => this.removeDirectory(dir, done) };
 
   constructor(private readonly options: LockfileElectionOptions) {}
 
@@ -37,7 +55,12 @@ export class LockfileElection implements Election {
   }
 
   get term(): number | null {
-    return this.releaseLock ? this.heldTerm : null;
+    return this.held ? this.heldTerm : null;
+  }
+
+  /** The owner named in the lock file when we took the lock: the leader we replaced. */
+  get replaced(): LeaderOwner | null {
+    return this.replacedOwner;
   }
 
   stepDown(reason: Error): void {
@@ -45,36 +68,50 @@ export class LockfileElection implements Election {
   }
 
   async acquire(predecessor?: PredecessorFate): Promise<boolean> {
-    if (this.releaseLock) return true;
+    if (this.held) return true;
+    await this.lettingGo;
     fs.mkdirSync(path.dirname(this.options.file), { recursive: true });
     checkLockPath(this.options.file);
-    try {
-      this.releaseLock = await lockfile.lock(this.options.file, {
-        stale: this.options.staleMs,
-        // Refresh well inside the stale window so one slow refresh is not fatal.
-        update: Math.max(1000, Math.floor(this.options.staleMs / 4)),
-        realpath: false,
-        retries: 0,
-        // The default throws inside a timer and kills the process; losing the
-        // lock must instead stop the scheduler at once and let us retry later.
-        onCompromised: (err) => this.lost(err),
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return false;
-      throw err;
-    }
+    // One bidder at a time may take a stale lock (lock-turns.ts): two at once
+    // would each remove "the stale one", and the second would remove the
+    // first's fresh directory.
+    const taken = await inTurn(this.options.file, () => null, () => this.lockOnce());
+    if (!taken) return false;
+    this.held = taken;
     const owner = ownerForThisProcess(this.options.workerId);
+    const previous = readOwner(this.options.file);
     try {
-      this.heldTerm = this.options.db ? await beginTerm(this.options.db, { ...owner, election: 'lockfile' }, predecessor ?? fateOf(readOwner(this.options.file))) : null;
+      this.heldTerm = this.options.db ? await beginTerm(this.options.db, { ...owner, election: 'lockfile' }, predecessor ?? fateOf(previous)) : null;
       // Which directory we took, so the lock of a dead leader can be told from
       // a newer one made beside its owner file (dead-leader.ts).
-      writeOwner(this.options.file, { ...owner, lockId: lockDirectoryId(this.lockDirectory), term: this.heldTerm });
+      writeOwner(this.options.file, { ...owner, lockId: taken.lockId, term: this.heldTerm });
     } catch (err) {
       // No term (the database is away) or no name: lead nothing, hold nothing.
       await this.release().catch(() => undefined);
       throw err;
     }
+    this.replacedOwner = previous;
     return true;
+  }
+
+  private async lockOnce(): Promise<HeldLock | null> {
+    try {
+      const release = await lockfile.lock(this.options.file, {
+        stale: this.options.staleMs,
+        // Refresh well inside the stale window so one slow refresh is not fatal.
+        update: Math.max(1000, Math.floor(this.options.staleMs / 4)),
+        realpath: false,
+        retries: 0,
+        fs: this.lockFs,
+        // The default throws inside a timer and kills the process; losing the
+        // lock must instead stop the scheduler at once and let us retry later.
+        onCompromised: (err) => this.compromised(err),
+      });
+      return { release, lockId: lockDirectoryId(this.lockDirectory) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return null;
+      throw err;
+    }
   }
 
   onLost(listener: (reason: Error) => void): void {
@@ -82,20 +119,16 @@ export class LockfileElection implements Election {
   }
 
   async release(): Promise<void> {
-    const release = this.releaseLock;
+    const held = this.held;
     const term = this.heldTerm;
-    this.releaseLock = null;
+    this.held = null;
     this.heldTerm = null;
-    if (!release) return;
+    if (!held) return this.lettingGo;
     // Said before the lock goes, so the successor finds the term closed. The
     // history is a record, not a guard: a database away must not keep the lock.
     if (term !== null && this.options.db) await recordTermEnd(this.options.db, term, 'released').catch(() => undefined);
-    try {
-      await release();
-    } catch (err) {
-      // Already taken away (compromised): nothing of ours left to remove.
-      if ((err as NodeJS.ErrnoException).code !== 'ERELEASED') throw err;
-    }
+    this.lettingGo = this.letGo(held);
+    return this.lettingGo;
   }
 
   currentOwner(): Promise<LeadershipSnapshot> {
@@ -103,19 +136,65 @@ export class LockfileElection implements Election {
   }
 
   stillLeading(): Promise<boolean> {
-    if (!this.releaseLock) return Promise.resolve(false);
+    const held = this.held;
+    if (!held) return Promise.resolve(false);
     const snapshot = readLockState(this.options.file, this.options.staleMs);
-    const ours = snapshot.state === 'held' && snapshot.owner?.pid === process.pid && snapshot.owner.hostname === os.hostname();
+    const named = snapshot.state === 'held' && snapshot.owner?.pid === process.pid && snapshot.owner.hostname === os.hostname();
+    const ours = named && (held.lockId === null || lockDirectoryId(this.lockDirectory) === held.lockId);
     // A stale directory means our refreshes stopped (a blocked event loop):
-    // anyone may take over now, so we must not run anything.
-    if (!ours) this.lost(new Error(`scheduler lock is ${snapshot.state === 'held' ? `held by pid ${snapshot.owner?.pid}` : snapshot.state}`));
+    // anyone may take over now, so we must not run anything. A directory that
+    // is not the one we made belongs to whoever made it.
+    if (!ours) this.lost(new Error(named ? 'scheduler lock directory was replaced' : `scheduler lock is ${snapshot.state === 'held' ? `held by pid ${snapshot.owner?.pid}` : snapshot.state}`));
     return Promise.resolve(ours);
   }
 
-  private lost(reason: Error): void {
-    if (!this.releaseLock) return;
-    this.releaseLock = null;
+  /** proper-lockfile gave the lock up itself (its refresh failed): nothing of ours is left to stop. */
+  private compromised(reason: Error): void {
+    if (!this.held) return;
+    this.held = null;
     for (const listener of this.lostListeners) listener(reason);
+  }
+
+  /**
+   * Leadership lost while proper-lockfile still holds the lock here (a newer
+   * term refused our write, stillLeading() said no): stop refreshing at once,
+   * or this process would keep a lock fresh that it does not lead under, and
+   * nobody could ever take it (issue: the lock stays fresh while nobody leads).
+   */
+  private lost(reason: Error): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = null;
+    this.lettingGo = this.letGo(held);
+    for (const listener of this.lostListeners) listener(reason);
+  }
+
+  /** Stops the refresher now; the directory goes only if it is still the one we made (removeDirectory). */
+  private async letGo(held: HeldLock): Promise<void> {
+    this.releasing = held;
+    try {
+      await held.release();
+    } catch (err) {
+      // Already taken away (compromised): nothing of ours left to remove.
+      if ((err as NodeJS.ErrnoException).code !== 'ERELEASED') throw err;
+    } finally {
+      this.releasing = null;
+    }
+  }
+
+  private removeDirectory(dir: string, done: (err: NodeJS.ErrnoException | null) => void): void {
+    const releasing = this.releasing;
+    // A stale takeover inside acquire() already runs in our turn.
+    if (!releasing) return fs.rmdir(dir, done);
+    const removeIfOurs = async () => {
+      // Where birth times are not kept we cannot tell directories apart: remove, as proper-lockfile would.
+      if (releasing.lockId !== null && lockDirectoryId(dir) !== releasing.lockId) return;
+      await fs.promises.rmdir(dir);
+    };
+    inTurn(this.options.file, () => undefined, removeIfOurs).then(
+      () => done(null),
+      (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' ? null : err),
+    );
   }
 }
 
@@ -123,92 +202,4 @@ export class LockfileElection implements Election {
 function fateOf(previous: LeaderOwner | null): PredecessorFate {
   if (previous && previous.hostname === os.hostname() && processState(previous.pid, previous.startTime) === 'alive') return { reason: 'stale' };
   return { reason: previous?.hostname === os.hostname() ? 'died' : 'stale' };
-}
-
-/** The lock path is unusable: a symbolic link, or someone else's. */
-export class LockPathError extends Error {
-  override name = 'LockPathError';
-}
-
-/**
- * The lock often lives in a shared /tmp, where another local user could
- * plant a symbolic link (to make us write elsewhere) or a lock of their own
- * (to keep us from ever leading). Refuse both, naming the path.
- */
-export function checkLockPath(file: string): void {
-  const uid = process.getuid?.();
-  for (const candidate of [file, `${file}.lock`]) {
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(candidate);
-    } catch {
-      continue; // not there yet: ours to create
-    }
-    if (stat.isSymbolicLink()) throw new LockPathError(`${candidate} is a symbolic link; refusing to use it for the scheduler lock (remove it, or set SCHEDULER_LOCK_FILE elsewhere)`);
-    if (uid !== undefined && stat.uid !== uid) {
-      throw new LockPathError(`${candidate} belongs to uid ${stat.uid}, not to this process (uid ${uid}); refusing to use it for the scheduler lock (remove it, or set SCHEDULER_LOCK_FILE elsewhere)`);
-    }
-  }
-}
-
-function writeOwner(file: string, owner: LeaderOwner): void {
-  // Written beside and renamed over, so a reader never sees half a file. The
-  // temporary is created exclusively ('wx'): never written through a link or
-  // a file someone placed there. rename() replaces the name, never a target.
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(temporary, JSON.stringify(owner) + '\n', { flag: 'wx', mode: 0o644 });
-    fs.renameSync(temporary, file);
-  } catch (err) {
-    fs.rmSync(temporary, { force: true });
-    throw err;
-  }
-}
-
-export function readOwner(file: string): LeaderOwner | null {
-  try {
-    return parseOwner(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The lock as anyone on this host sees it: free (no lock directory), stale
- * (not refreshed within staleMs, or its owner on this host is dead), or held.
- */
-export function readLockState(file: string, staleMs: number, now = Date.now()): LeadershipSnapshot {
-  let mtime: number;
-  try {
-    mtime = fs.statSync(`${file}.lock`).mtimeMs;
-  } catch {
-    return { state: 'free', owner: null };
-  }
-  const owner = readOwner(file);
-  // A dead owner only counts when the owner file describes this directory: a
-  // lock just taken, its owner file not yet written, sits beside the previous
-  // (dead) owner's file and must not be called stale for it.
-  const ownerDead = owner !== null && owner.hostname === os.hostname() && processState(owner.pid, owner.startTime) === 'dead' && ownerFileDescribes(file, owner);
-  return { state: now - mtime > staleMs || ownerDead ? 'stale' : 'held', owner };
-}
-
-function ownerFileDescribes(file: string, owner: LeaderOwner): boolean {
-  const directory = `${file}.lock`;
-  const id = lockDirectoryId(directory);
-  if (id === null) return true; // no birth time on this file system: staleness alone can tell
-  if (owner.lockId) return owner.lockId === id;
-  // Written by an older version, with no lockId: it must not predate the directory.
-  try {
-    return fs.statSync(file, { bigint: true }).mtimeNs >= fs.statSync(directory, { bigint: true }).birthtimeNs;
-  } catch {
-    return false;
-  }
-}
-
-/** Removes a stale lock (start.sh, before the cluster starts). Returns what it found. */
-export function clearStaleLock(file: string, staleMs: number): LeadershipSnapshot {
-  checkLockPath(file);
-  const snapshot = readLockState(file, staleMs);
-  if (snapshot.state === 'stale') fs.rmSync(`${file}.lock`, { recursive: true, force: true });
-  return snapshot;
 }
