@@ -19,7 +19,7 @@ import { SECOND } from '../src/time.js';
 const skip = testDialect === 'mysql' ? false : 'needs TEST_DATABASE_URL=mysql://... (an embedded SQLite file cannot go away)';
 /**
  * 8 s keeps the suite fast and is long enough for several fires and a lease
- * to lapse; OUTAGE_MS=30000 runs the full half minute (README, Performance).
+ * to lapse; OUTAGE_MS=30000 runs the full half minute (docs/performance.md).
  */
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 8 * SECOND);
 const ANSWER_BOUND_MS = 5 * SECOND;
