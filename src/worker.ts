@@ -16,10 +16,10 @@ import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './leadership/create-election.js';
 import { Leadership } from './leadership/leadership.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { createLeaderLink } from './leadership/leader-link.js';
+import { createLeaderLink, type ClusterChannel } from './scheduler/leader-link.js';
 import { trackLeadership } from './scheduler/metrics.js';
 import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
-import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
+import { schedulerApiRoutes } from './http/routes/api-scheduler.js';
 import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
 import { drainable } from './http/drain.js';
 import { LiveStages } from './http/live-stages.js';
@@ -63,7 +63,18 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     : null;
   // Open course and stage pages hear of every stage change the leader link hears of.
   const live = new LiveStages({ db, log });
-  const leaderLink = createLeaderLink(config, { db, log, leader: () => leadership?.current ?? null, stagesMayHaveChanged: () => live.check() });
+  const channel: ClusterChannel | null = inCluster()
+    ? { send: sendToPrimary, onMessage: onPrimaryMessage, askRun: async (jobId, timeoutMs) => (await askPrimary<'run-job-result'>({ type: 'run-job', jobId }, timeoutMs)).result }
+    : null;
+  const leaderLink = createLeaderLink(config, {
+    db,
+    log,
+    jobIds: jobs.map((j) => j.id),
+    leadership: () => election.currentOwner(),
+    leader: () => leadership?.current ?? null,
+    channel,
+    stagesMayHaveChanged: () => live.check(),
+  });
 
   // A stop asked for while the server is still starting waits until it is up
   // (the server and stop() do not exist yet), then runs.
@@ -77,12 +88,6 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid, at: message.at });
   });
 
-  const schedulerPort: SchedulerPort = {
-    jobIds: jobs.map((j) => j.id),
-    leadership: () => election.currentOwner(),
-    runJob: (jobId) => leaderLink.runJob(jobId),
-  };
-
   const app = createApp({
     db,
     log,
@@ -94,8 +99,8 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
       token: config.metricsToken,
       collect: () => (inCluster() ? askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : localMetrics()),
     },
-    apiRoutes: [schedulerApiRoutes({ db, scheduler: schedulerPort })],
-    pageRoutes: [webSchedulerRoutes({ db, scheduler: schedulerPort, lockPath: describeLock(config) }), webLiveRoutes({ db, live })],
+    apiRoutes: [schedulerApiRoutes({ db, scheduler: leaderLink })],
+    pageRoutes: [webSchedulerRoutes({ db, scheduler: leaderLink, lockPath: describeLock(config) }), webLiveRoutes({ db, live })],
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

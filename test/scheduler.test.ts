@@ -18,7 +18,7 @@ import { LockfileElection } from '../src/leadership/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { JobBusyError } from '../src/scheduler/run-now.js';
 import { pauseJob, resumeJob } from '../src/scheduler/pause.js';
-import { runOnLeader } from '../src/leadership/leader-link.js';
+import { runOnLeader } from '../src/scheduler/leader-link.js';
 import { jobStartLagSeconds } from '../src/scheduler/metrics.js';
 import { createAlerter, type JobAlert } from '../src/scheduler/alerts.js';
 import { deleteExecutionsBefore } from '../src/jobs/cleanup-job-executions.js';

@@ -17,15 +17,12 @@ import { startSignInLimitsInPrimary } from '../auth/sign-in-limits.js';
 const YOUNG_DEATH_MS = 10 * SECOND;
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 30 * SECOND;
-/** How long a run-job request waits for a leader to answer. */
-const RUN_JOB_TIMEOUT_MS = 5 * SECOND;
 
 export function runPrimary(config: Config, log: Logger): Promise<number> {
   const bornAt = new Map<number, number>();
   const serving = new Set<number>();
   /** Workers being replaced or stopped on purpose: not re-forked, not asked to lead. */
   const retiring = new Set<number>();
-  const pendingRunJobs = new Map<string, { from: Worker; timer: NodeJS.Timeout }>();
   let youngDeaths = 0;
   let shuttingDown = false;
   let refork: NodeJS.Timeout | null = null;
@@ -62,22 +59,14 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
       case 'leadership-released':
         askForNewLeader({ type: 'bid-now', reason: 'handed-over', previousPid: from.process.pid ?? 0, at: Date.now() });
         break;
-      case 'run-job': {
-        // Every worker hears it; only the leader answers.
-        const timer = setTimeout(() => {
-          pendingRunJobs.delete(message.requestId);
-          send(from, { type: 'run-job-result', requestId: message.requestId, result: { ok: false, code: 'no_leader', message: 'No scheduler leader answered' } });
-        }, RUN_JOB_TIMEOUT_MS);
-        pendingRunJobs.set(message.requestId, { from, timer });
-        broadcast(message);
+      case 'run-job':
+        // Every worker hears it; only the leader answers, to `replyTo`. The
+        // asking worker alone times the round trip (scheduler/leader-link.ts).
+        broadcast({ ...message, replyTo: from.id });
         break;
-      }
       case 'run-job-result': {
-        const pending = pendingRunJobs.get(message.requestId);
-        if (!pending) return;
-        pendingRunJobs.delete(message.requestId);
-        clearTimeout(pending.timer);
-        send(pending.from, message);
+        const asker = message.replyTo === undefined ? undefined : cluster.workers?.[message.replyTo];
+        if (asker) send(asker, message);
         break;
       }
       case 'metrics':

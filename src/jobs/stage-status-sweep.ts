@@ -37,6 +37,6 @@ export async function sweepStageStatuses({ db, reason, term, write }: JobContext
     result = await advanceStageStatuses(db, CAUSE[reason], term, { inTransaction });
     return result;
   } finally {
-    if (result ? result.activated + result.completed > 0 : committed > 0) announceStagesChanged();
+    if (result ? result.activated + result.completed > 0 : committed > 0) announceStagesChanged('statuses');
   }
 }

@@ -18,7 +18,7 @@ import { closeAbandonedExecutions, claimFire, recordOutcome, startUnclaimedExecu
 import { JobRunner, type StartedRun } from './job-runner.js';
 import { listStoredJobs, recordNextDue, upsertJob } from './job-store.js';
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
-import { RunRequestPoller } from './run-request-poller.js';
+import { RunRequestPoller } from './run-requests.js';
 import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
 import { jobStartLagSeconds, supersededWrites } from './metrics.js';
 import { MissedWhileAway } from './outage.js';
@@ -62,7 +62,7 @@ export class Scheduler {
     this.jobRunner = new JobRunner({ db, log, config, alert, runner: this.runner, write, onSuperseded, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
     this.pausedFires = new PausedFires({ write, runner: this.runner, log, nextRunAt: (id) => this.nextRunAt(id) });
     this.outage = new MissedWhileAway({ write, runner: this.runner, log, onBack: () => this.recheckDueTimes() });
-    this.requests = new RunRequestPoller({ db, log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
+    this.requests = new RunRequestPoller({ log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
     for (const job of deps.jobs) {
       const nextDue = job.nextDue?.bind(job);
       if (!nextDue) continue;
@@ -210,6 +210,9 @@ export class Scheduler {
   private async fire(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt = scheduledFor): Promise<void> {
     try {
       await this.fireChecked(job, scheduledFor, reason, dueAt);
+      // A cron fire may have moved what a due timer waits for; a due timer's
+      // own fire re-arms after itself (due-timer.ts), and a run-now in runNow.
+      if (reason === 'cron' && job.nextDue && this.triggersStarted) this.recheckDueTimes();
     } catch (err) {
       if (err instanceof SupersededError) return this.superseded(err);
       if (isDatabaseUnavailable(err)) return this.outage.remember(job, scheduledFor, err);
