@@ -10,7 +10,7 @@ import { LockPathError, LockfileElection, clearStaleLock, readLockState } from '
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { holdElectionInChild, spawnScript, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 
 const STALE_MS = 2000;
 let dir: string;
@@ -102,7 +102,7 @@ test(`a leader whose event loop is blocked past the stale time steps down and ru
 
   const runs = await database.db('job_executions').where({ pid: fixturePid }).whereIn('status', ['running', 'success', 'error']);
   assert.ok(runs.length >= 2, 'the job ran while the fixture led');
-  const after = runs.filter((r) => ms(r.started_at) >= takenAt);
+  const after = runs.filter((r) => numberFromDb(r.started_at) >= takenAt);
   assert.deepEqual(after, [], 'nothing started after the successor took over');
   assert.equal(readLockState(file, STALE_MS).owner?.pid, process.pid);
   await successor.release();

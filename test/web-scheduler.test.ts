@@ -20,7 +20,7 @@ import { runOnLeader } from '../src/scheduler/leader-link.js';
 import { webSchedulerRoutes } from '../src/http/routes/web-scheduler.js';
 import { schedulerApiRoutes } from '../src/http/routes/api-scheduler.js';
 import type { LeaderPort } from '../src/scheduler/leader-link.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 import { HOUR, toIso } from '../src/time.js';
 
 let database: TestDatabase;
@@ -114,7 +114,7 @@ test('the console and the API name the next stage boundary the leader is armed f
   const [closing] = await db('stages').insert(stage('Warm-up', at - 2 * HOUR, at));
   await db('stages').where({ id: closing }).update({ status: 'active' });
   scheduler.recheckDueTimes(); // what the leader link does when a stage changes
-  await waitUntil(async () => ms((await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at) === at, 5000, 'the armed instant is stored');
+  await waitUntil(async () => numberFromDb((await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at) === at, 5000, 'the armed instant is stored');
 
   const api = await adminApi.get('/api/scheduler');
   assert.equal(api.status, 200);

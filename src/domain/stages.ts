@@ -5,7 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { dbNowMs } from '../db/clock.js';
 import { lockRows } from '../db/locks.js';
 import { readRows } from '../db/read-cache.js';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { StageRow, StageTransitionRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { canManage, getManagedCourse, MANAGERS_ONLY, toCourse, visibleToSql, type Course } from './courses.js';
@@ -52,8 +52,8 @@ function toStage(row: StageRow): Stage {
     courseId: Number(row.course_id),
     name: String(row.name),
     description: String(row.description ?? ''),
-    startDate: ms(row.start_date),
-    endDate: ms(row.end_date),
+    startDate: numberFromDb(row.start_date),
+    endDate: numberFromDb(row.end_date),
     status: row.status as StageStatus,
   };
 }
@@ -209,6 +209,6 @@ export async function listTransitions(db: Knex, actor: Actor, stageId: number, {
   await getVisibleStage(db, actor, stageId);
   const query = db<StageTransitionRow>('stage_transitions').where({ stage_id: stageId }).orderBy('id').limit(limit + 1);
   if (after !== undefined) query.andWhere('id', '>', after);
-  const rows = (await query).map((r) => ({ id: ms(r.id), from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: ms(r.at), cause: String(r.cause) }));
+  const rows = (await query).map((r) => ({ id: numberFromDb(r.id), from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: numberFromDb(r.at), cause: String(r.cause) }));
   return pageOf(rows, limit, (t) => t.id);
 }

@@ -10,7 +10,7 @@ import type { Alerter } from './alerts.js';
 import { abandonExecution, finishExecution, type Runner } from './executions.js';
 import { recordJobRun } from './job-store.js';
 import { jobRuns } from './metrics.js';
-import { SupersededError, type LeaderWrite } from './leader-writes.js';
+import { fencedTransactions, SupersededError, type LeaderWrite } from './leader-writes.js';
 
 export interface JobRunnerDeps {
   db: Knex;
@@ -81,7 +81,8 @@ export class JobRunner {
     const { db, log, config, runner, write } = this.deps;
     const jobLog = log.child({ jobId: job.id, executionId });
     const term = runner.term ?? null;
-    const body = Promise.resolve().then(() => job.run({ db, log: jobLog, config, reason, term, write }));
+    const transaction = fencedTransactions(db, term);
+    const body = Promise.resolve().then(() => job.run({ db, log: jobLog, config, reason, transaction }));
     const run = (async () => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
