@@ -111,11 +111,30 @@ export async function getVisibleStage(db: Knex, actor: Actor, id: number): Promi
   return { stage: toStage(row), course, member: Number(row.member) === 1 };
 }
 
+/**
+ * A stage and its course the actor was found to be allowed to change. Only
+ * getManagedStage makes one, so the writes below that take it need not read
+ * the same rows again to check, and still refuse one made any other way.
+ */
+export interface ManagedStage {
+  readonly actor: Actor;
+  readonly stage: Stage;
+  readonly course: Course;
+}
+
+const checkedStages = new WeakSet<ManagedStage>();
+
+function assertChecked(managed: ManagedStage): void {
+  if (!checkedStages.has(managed)) throw new ForbiddenError(MANAGERS_ONLY);
+}
+
 /** The stage and its course if the actor may change them: 404 if invisible, 403 if only visible. */
-export async function getManagedStage(db: Knex, actor: Actor, id: number): Promise<{ stage: Stage; course: Course }> {
+export async function getManagedStage(db: Knex, actor: Actor, id: number): Promise<ManagedStage> {
   const { stage, course } = await getVisibleStage(db, actor, id);
   if (!canManage(actor, course)) throw new ForbiddenError(MANAGERS_ONLY);
-  return { stage, course };
+  const managed: ManagedStage = Object.freeze({ actor, stage, course });
+  checkedStages.add(managed);
+  return managed;
 }
 
 export async function createStage(db: Knex, actor: Actor, courseId: number, input: StageInput): Promise<Stage> {
@@ -143,9 +162,9 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
   return stage;
 }
 
-export async function updateStage(db: Knex, actor: Actor, id: number, input: Partial<StageInput>): Promise<Stage> {
-  const { course } = await getVisibleStage(db, actor, id);
-  await getManagedCourse(db, actor, course.id);
+export async function updateStage(db: Knex, managed: ManagedStage, input: Partial<StageInput>): Promise<Stage> {
+  assertChecked(managed);
+  const { id } = managed.stage;
   const stage = await db.transaction(async (trx) => {
     const now = await dbNowMs(trx);
     // Write first: on SQLite this takes the write lock before anything is read
@@ -186,9 +205,10 @@ export async function countStageSubmissions(db: Knex, stageId: number): Promise<
  * unless an admin passes `force`. The stage row is locked first: a submission
  * being handed in meanwhile either is counted or finds the stage gone.
  */
-export async function deleteStage(db: Knex, actor: Actor, id: number, { force = false }: { force?: boolean } = {}): Promise<void> {
-  await getManagedStage(db, actor, id);
-  if (force && actor.role !== 'admin') throw new ForbiddenError('Only an admin may delete a stage together with its submissions');
+export async function deleteStage(db: Knex, managed: ManagedStage, { force = false }: { force?: boolean } = {}): Promise<void> {
+  assertChecked(managed);
+  const { id } = managed.stage;
+  if (force && managed.actor.role !== 'admin') throw new ForbiddenError('Only an admin may delete a stage together with its submissions');
   await db.transaction(async (trx) => {
     if (!(await lockRows(trx, 'stages', { id }, 'updated_at'))) throw new NotFoundError('Stage');
     const submissions = await countStageSubmissions(trx, id);
