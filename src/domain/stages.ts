@@ -58,8 +58,10 @@ function toStage(row: StageRow): Stage {
   };
 }
 
+export const END_NOT_AFTER_START = 'end_not_after_start';
+
 function checkWindow(startDate: number, endDate: number): void {
-  if (endDate <= startDate) throw ValidationError.field('endDate', 'must be after startDate');
+  if (endDate <= startDate) throw ValidationError.field('endDate', 'must be after startDate', END_NOT_AFTER_START);
 }
 
 /** Where a page of stages ends: they are ordered by start, then id. */

@@ -11,7 +11,7 @@ import { toIso, toIsoOrNull } from '../time.js';
 export type ExecutionStatus = 'running' | 'success' | 'error' | 'skipped' | 'missed';
 
 /** Who records an execution: the process, and the leader's term (null for a local CLI run). */
-export interface Runner {
+export interface RecordedBy {
   pid: number;
   hostname: string;
   term?: number | null;
@@ -53,7 +53,7 @@ export function claimKey(jobId: string, scheduledFor: number): string {
  */
 export async function claimFire(
   db: Knex,
-  fire: { jobId: string; scheduledFor: number } & Runner,
+  fire: { jobId: string; scheduledFor: number } & RecordedBy,
   now = Date.now(),
 ): Promise<number | null> {
   const row = {
@@ -76,7 +76,7 @@ export async function claimFire(
 }
 
 /** Starts an execution that is not a scheduled fire (run-now), so nothing to claim. */
-export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } & Runner, now = Date.now()): Promise<number> {
+export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } & RecordedBy, now = Date.now()): Promise<number> {
   const [id] = await db('job_executions').insert({
     job_id: fire.jobId,
     scheduled_for: now,
@@ -94,7 +94,7 @@ export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } 
 /** Records a fire that did not run: skipped (overlap, already claimed) or missed. */
 export async function recordOutcome(
   db: Knex,
-  fire: { jobId: string; scheduledFor: number; status: 'skipped' | 'missed'; reason: string } & Runner,
+  fire: { jobId: string; scheduledFor: number; status: 'skipped' | 'missed'; reason: string } & RecordedBy,
   now = Date.now(),
 ): Promise<number> {
   const [id] = await db('job_executions').insert({
