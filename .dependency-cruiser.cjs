@@ -4,8 +4,8 @@
 // The folders: src/db (knex connection, rows, clock, migrations), src/domain
 // (courses, stages, submissions, users, API tokens), src/auth (password
 // hashing), src/jobs (what each job does and when), src/scheduler (how jobs run
-// in the leader: triggers, executions, run-now), src/leadership (who leads:
-// elections and the leader link), src/http (express app and routes), src/cluster
+// in the leader: triggers, executions, run-now, and the seam a worker reaches
+// the leader through), src/leadership (who leads: elections, terms), src/http (express app and routes), src/cluster
 // (node:cluster primary/worker plumbing), src/cli (commands); shared basics
 // (config, log, time, errors) sit directly in src/. src/db is the bottom;
 // src/domain sits on it and must not reach the layers that drive it. The rules
@@ -51,6 +51,33 @@ module.exports = {
         'not import the domain or anything built on it.',
       from: { path: '^src/db/' },
       to: { path: '^src/(domain|http|scheduler|leadership|cluster|jobs)/' },
+    },
+    {
+      name: 'leadership-not-to-upper-layers',
+      severity: 'error',
+      comment:
+        'src/leadership decides who leads (elections, terms); what the leader does ' +
+        '(the scheduler), what reaches it (the seam in src/scheduler/leader-link.ts), the ' +
+        'cluster, HTTP, jobs and the domain are above it.',
+      from: { path: '^src/leadership/' },
+      to: { path: '^src/(domain|jobs|scheduler|cluster|http|cli)/' },
+    },
+    {
+      name: 'scheduler-not-to-cluster-http-or-cli',
+      severity: 'error',
+      comment:
+        'src/scheduler runs jobs in the leader and holds the worker-to-leader seam; ' +
+        'the cluster IPC is handed to the seam by the worker (a ClusterChannel), so the ' +
+        'scheduler never imports src/cluster, src/http or src/cli.',
+      from: { path: '^src/scheduler/' },
+      to: { path: '^src/(cluster|http|cli)/' },
+    },
+    {
+      name: 'server-not-to-cli',
+      severity: 'error',
+      comment: 'The command line sits on top; nothing in the server imports it.',
+      from: { path: '^src/(cluster|http|scheduler|leadership|jobs|domain|db|auth)/' },
+      to: { path: '^src/cli/' },
     },
     {
       name: 'jobs-not-to-http-or-cluster',

@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { HOUR, SECOND, sleep, toIso } from '../src/time.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 import { readLockState } from '../src/leadership/lock-file.js';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/database.js';
 import { userWithToken } from '../test/helpers/http.js';
@@ -154,7 +154,7 @@ async function activation(db: Knex, stageId: number, timeoutMs = 60 * SECOND): P
     found = await db('stage_transitions').where({ stage_id: stageId, to_status: 'active' }).first();
     return found !== undefined;
   }, timeoutMs, `stage ${stageId} becoming active`);
-  return { at: ms(found!.at), cause: String(found!.cause) };
+  return { at: numberFromDb(found!.at), cause: String(found!.cause) };
 }
 
 /** Stages that were activated more than once (two schedulers at work). */

@@ -32,7 +32,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 import { knexConfig } from '../src/db/connect.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 import { LeaseElection } from '../src/leadership/lease-election.js';
 import { MINUTE, SECOND, sleep, toIso } from '../src/time.js';
 import { userWithToken } from '../test/helpers/http.js';
@@ -599,9 +599,9 @@ async function checkTransitions(db: Knex): Promise<Check[]> {
 /** Transition `at` minus the boundary it belongs to, for the summary. */
 async function transitionLag(db: Knex): Promise<string> {
   const found = await rows(db, "SELECT t.to_status, t.at, s.start_date, s.end_date FROM stage_transitions t JOIN stages s ON s.id = t.stage_id WHERE t.cause <> 'edit'");
-  const lags = found.map((r) => ms(r.at) - ms(r.to_status === 'active' ? r.start_date : r.end_date)).sort((a, b) => a - b);
+  const lags = found.map((r) => numberFromDb(r.at) - numberFromDb(r.to_status === 'active' ? r.start_date : r.end_date)).sort((a, b) => a - b);
   if (!lags.length) return 'none';
-  return `p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${lags.at(-1)} ms`;
+  return `p50 ${percentile(lags, 50)} numberFromDb, p99 ${percentile(lags, 99)} numberFromDb, max ${lags.at(-1)} ms`;
 }
 
 /** From each fault to the first "scheduler started" of any host at or after it, before the next fault. */
@@ -617,7 +617,7 @@ function failoverTimes(soak: Soak): Check[] {
     const times = mine.map(({ f, until }) => starts.find((t) => t >= f.at && t < until)).map((t, i) => (t === undefined ? null : t - mine[i].f.at));
     const seen = times.filter((t): t is number => t !== null).sort((a, b) => a - b);
     const unanswered = times.length - seen.length;
-    let value = `${mine.length} faults: p50 ${seen.length ? percentile(seen, 50) : '-'} ms, max ${seen.at(-1) ?? '-'} ms (LEADER_LEASE_MS ${LEASE_MS})`;
+    let value = `${mine.length} faults: p50 ${seen.length ? percentile(seen, 50) : '-'} numberFromDb, max ${seen.at(-1) ?? '-'} ms (LEADER_LEASE_MS ${LEASE_MS})`;
     if (unanswered) value += `; ${unanswered} with no new leader before the next fault`;
     if (kind === 'restart-db') {
       const sinceBack = mine.map(({ f, until }) => (f.backAt === undefined ? undefined : (starts.find((t) => t >= f.backAt! && t < until) ?? 0) - f.backAt)).filter((t): t is number => t !== undefined && t >= 0);
@@ -706,7 +706,7 @@ async function startHosts(soak: Soak): Promise<void> {
 /** Waits out every stage's end, then a settle period with a leader. */
 async function settle(soak: Soak): Promise<void> {
   const [last] = await rows(soak.db, 'SELECT MAX(end_date) AS at FROM stages');
-  const lastEnd = last?.at === null || last?.at === undefined ? 0 : ms(last.at);
+  const lastEnd = last?.at === null || last?.at === undefined ? 0 : numberFromDb(last.at);
   if (lastEnd > Date.now()) await sleep(lastEnd - Date.now());
   if (!(await waitForLeader(soak, 60 * SECOND))) console.log('no leader within 60 s of the end');
   await sleep(SETTLE_MS);

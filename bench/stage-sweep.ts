@@ -22,6 +22,7 @@ import knexFactory, { type Knex } from 'knex';
 import { connect, knexConfig } from '../src/db/connect.js';
 import { migrateLatest } from '../src/db/migrations.js';
 import { advanceStageStatuses, SWEEP_BATCH_SIZE } from '../src/domain/stage-lifecycle.js';
+import { transactions } from '../src/db/transactions.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { lockRows } from '../src/db/locks.js';
 import { DAY, HOUR, sleep } from '../src/time.js';
@@ -145,7 +146,7 @@ async function bench(label: string, url: string, drop: () => Promise<void>, refe
     const sweepFrom = Date.now();
     t0 = performance.now();
     const batchSize = BATCH_ENV ?? SWEEP_BATCH_SIZE[label === 'mysql' ? 'mysql' : 'sqlite'];
-    const result = await advanceStageStatuses(db, 'sweep', null, { batchSize });
+    const result = await advanceStageStatuses(transactions(db), 'sweep', { batchSize });
     const ms = performance.now() - t0;
     sweepMs = ms;
     const sweepTo = Date.now();
@@ -167,7 +168,7 @@ async function bench(label: string, url: string, drop: () => Promise<void>, refe
     const idle: number[] = [];
     for (let i = 0; i < 10; i++) {
       t0 = performance.now();
-      await advanceStageStatuses(db, 'sweep');
+      await advanceStageStatuses(transactions(db), 'sweep');
       idle.push(performance.now() - t0);
     }
     const settled = [...idle.slice(5)].sort((a, b) => a - b)[2];

@@ -25,7 +25,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import knexFactory, { type Knex } from 'knex';
 import { connect, knexConfig } from '../src/db/connect.js';
 import { migrateLatest } from '../src/db/migrations.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 import { HOUR, SECOND, sleep } from '../src/time.js';
 
 const STAGES = Number(process.env.STAGES ?? 5000);
@@ -240,14 +240,14 @@ async function results(db: Knex, deadline: number) {
     .orderBy('id')
     .select<{ scheduled_for: unknown; started_at: unknown; finished_at: unknown; status: string }[]>('scheduled_for', 'started_at', 'finished_at', 'status');
   return {
-    lags: closes.map((c) => ms(c.at) - ms(c.end_date)),
+    lags: closes.map((c) => numberFromDb(c.at) - numberFromDb(c.end_date)),
     closedStages: new Set(closes.map((c) => Number(c.stage_id))).size,
     closeRows: closes.length,
     causes: closes.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.cause]: (acc[c.cause] ?? 0) + 1 }), {}),
     stillOpen: Number(open?.n ?? 0),
     takenLate: Number(late?.n ?? 0),
     taken: Number(taken?.n ?? 0),
-    fires: fires.map((f) => `${f.status} scheduled T${fmtOffset(ms(f.scheduled_for) - deadline)}, started T${fmtOffset(ms(f.started_at) - deadline)}, finished T${f.finished_at === null ? '?' : fmtOffset(ms(f.finished_at) - deadline)}`),
+    fires: fires.map((f) => `${f.status} scheduled T${fmtOffset(numberFromDb(f.scheduled_for) - deadline)}, started T${fmtOffset(numberFromDb(f.started_at) - deadline)}, finished T${f.finished_at === null ? '?' : fmtOffset(numberFromDb(f.finished_at) - deadline)}`),
     deadline,
   };
 }
@@ -270,15 +270,15 @@ function report(label: string, T: number, samples: Sample[], db: Awaited<ReturnT
   const window = (BEFORE_MS + AFTER_MS) / 1000;
 
   console.log(`${label}: ${samples.length} requests in ${window} s (${(samples.length / window).toFixed(0)}/s) from ${CLIENTS} clients on ${WORKERS} workers: ${submits.length} submissions (${accepted.length} taken, ${refusedClosed.length} refused as closed), ${pages.length} page reads`);
-  console.log(`${label}: close lag (at - end_date) over ${db.closeRows} transitions of ${db.closedStages} stages (${db.stillOpen} not closed; by cause ${JSON.stringify(db.causes)}): p50 ${fmt(percentile(db.lags, 0.5))} ms, p99 ${fmt(percentile(db.lags, 0.99))} ms, max ${fmt(Math.max(...db.lags))} ms`);
+  console.log(`${label}: close lag (at - end_date) over ${db.closeRows} transitions of ${db.closedStages} stages (${db.stillOpen} not closed; by cause ${JSON.stringify(db.causes)}): p50 ${fmt(percentile(db.lags, 0.5))} numberFromDb, p99 ${fmt(percentile(db.lags, 0.99))} numberFromDb, max ${fmt(Math.max(...db.lags))} ms`);
   console.log(`${label}: the sweep's fires at T: ${db.fires.join('; ') || 'none'}`);
-  console.log(`${label}: submission latency before T (T-10 s to T-1 s): p50 ${fmt(percentile(before, 0.5))} ms, p99 ${fmt(percentile(before, 0.99))} ms (n ${before.length}); around T (T-1 s to T+1 s): p50 ${fmt(percentile(around, 0.5))} ms, p99 ${fmt(percentile(around, 0.99))} ms, max ${fmt(Math.max(...around))} ms (n ${around.length})`);
+  console.log(`${label}: submission latency before T (T-10 s to T-1 s): p50 ${fmt(percentile(before, 0.5))} numberFromDb, p99 ${fmt(percentile(before, 0.99))} ms (n ${before.length}); around T (T-1 s to T+1 s): p50 ${fmt(percentile(around, 0.5))} numberFromDb, p99 ${fmt(percentile(around, 0.99))} numberFromDb, max ${fmt(Math.max(...around))} ms (n ${around.length})`);
   console.log(`${label}: page latency p99 ${fmt(percentile(pages.map((s) => s.ms), 0.99))} ms (p50 ${fmt(percentile(pages.map((s) => s.ms), 0.5))} ms; around T p99 ${fmt(percentile(pagesAround, 0.99))} ms)`);
   console.log(`${label}: taken with created_at >= end_date: ${db.takenLate} (of ${db.taken} in the database); refused as closed although they arrived before T by the database clock: ${refusedArrivedBefore}; refused with the answer back before T: ${refusedAnsweredBefore}; failed requests: ${failed.length}`);
   console.log(
     `${label}: sent before T but refused (reached the app after T): ${refusedSentBefore.length}` +
       (refusedSentBefore.length ? `, sent at most ${fmt(Math.max(...refusedSentBefore.map((s) => T - s.sentAt)))} ms before T` : '') +
-      `; taken although sent after T: ${acceptedSentAfter}; from send to the app's arrival stamp: p50 ${fmt(percentile(toApp, 0.5))} ms, p99 ${fmt(percentile(toApp, 0.99))} ms`,
+      `; taken although sent after T: ${acceptedSentAfter}; from send to the app's arrival stamp: p50 ${fmt(percentile(toApp, 0.5))} numberFromDb, p99 ${fmt(percentile(toApp, 0.99))} ms`,
   );
   if (failed.length) console.log(`${label}: first failures: ${failed.slice(0, 5).map((s) => `${s.kind} ${s.status} ${s.error ?? ''}`).join('; ')}`);
 }

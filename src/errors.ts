@@ -4,6 +4,8 @@
 export interface FieldProblem {
   field: string;
   message: string;
+  /** For code that words the problem its own way (a form page); not part of the JSON answer. */
+  code?: string;
 }
 
 export class AppError extends Error {
@@ -20,11 +22,16 @@ export class AppError extends Error {
 
 export class ValidationError extends AppError {
   constructor(readonly problems: FieldProblem[]) {
-    super(400, 'validation_failed', problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
+    super(
+      400,
+      'validation_failed',
+      problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+      problems.map(({ field, message }) => ({ field, message })),
+    );
   }
 
-  static field(field: string, message: string): ValidationError {
-    return new ValidationError([{ field, message }]);
+  static field(field: string, message: string, code?: string): ValidationError {
+    return new ValidationError([{ field, message, ...(code ? { code } : {}) }]);
   }
 }
 

@@ -4,10 +4,9 @@ export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
-// Formatting an instant costs about a microsecond, and a list of stages
-// formats the same few instants on every request (40 per page of 20 stages,
-// a twentieth of a request's time under load). A bounded memo of recent
-// instants makes a repeat ~40 times cheaper; it starts over when full.
+// A list of stages formats the same few instants on every request (two per
+// stage), so a bounded memo of recent instants answers the repeats; it starts
+// over when full, so it never grows without bound.
 const ISO_MEMO_SIZE = 4096;
 const isoMemo = new Map<number, string>();
 

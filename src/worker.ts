@@ -1,7 +1,8 @@
 // Composition root of an HTTP worker: database, app and server, then (only
 // in a cluster worker with the scheduler enabled) the bid for leadership.
-// Stopped in reverse: leadership (jobs finish, lock released) beside the
-// server's drain, then the database.
+// Each part pushes its releaser as it starts; stop runs them in reverse:
+// live streams end, then the server drains while the leader lets its job
+// finish and hands the lock over, then the leader link, then the databases.
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { Config } from './config.js';
@@ -16,16 +17,20 @@ import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './leadership/create-election.js';
 import { Leadership } from './leadership/leadership.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { createLeaderLink } from './leadership/leader-link.js';
+import { createLeaderLink, type ClusterChannel } from './scheduler/leader-link.js';
 import { trackLeadership } from './scheduler/metrics.js';
 import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
-import { schedulerApiRoutes, type SchedulerPort } from './http/routes/api-scheduler.js';
+import { schedulerApiRoutes } from './http/routes/api-scheduler.js';
 import { askPrimary, inCluster, onPrimaryMessage, sendToPrimary } from './cluster/worker-ipc.js';
 import { drainable } from './http/drain.js';
 import { LiveStages } from './http/live-stages.js';
 import { webLiveRoutes } from './http/routes/web-live.js';
 import { enableWorkerMetrics, localMetrics } from './cluster/metrics.js';
 import { SECOND } from './time.js';
+import { Releasers } from './releasers.js';
+import type { Knex } from 'knex';
+import type { JobDefinition } from './jobs/job.js';
+import type { Election } from './leadership/election.js';
 
 /** MySQL/MariaDB connections a worker keeps for its election and scheduler, beside the requests' pool. */
 const SCHEDULER_CONNECTIONS = 4;
@@ -40,33 +45,25 @@ export function mayRunScheduler(config: Config): boolean {
 
 export async function startWorker(config: Config, log: Logger): Promise<void> {
   enableWorkerMetrics();
-  const db = connect(config.databaseUrl);
-  // MySQL/MariaDB: the election and the scheduler get connections of their
-  // own. At a deadline every connection of the requests' pool can be busy
-  // with submissions waiting on row locks; the leader's lease renewal, term
-  // check and sweep must not queue behind them (the storm bench measured the
-  // sweep's start at T waiting for one). SQLite keeps one connection per
-  // process: a second one would only contend for the file's write lock.
-  const schedulerDb = isMysql(db) ? connect(config.databaseUrl, { maxConnections: SCHEDULER_CONNECTIONS }) : db;
+  const releasers = new Releasers();
+  const { db, schedulerDb } = openDatabases(config, releasers);
   const jobs = jobDefinitions(config);
   const election = createElection(config, { db: schedulerDb, workerId: cluster.worker?.id ?? null });
-  const leadership = mayRunScheduler(config)
-    ? new Leadership({
-        election,
-        log,
-        retryMs: config.schedulerRetryMs,
-        lockDescription: describeLock(config),
-        createDuty: () => new Scheduler({ db: schedulerDb, log, config, jobs, election, alert: createAlerter({ log, webhookUrl: config.alertWebhookUrl, webhookSecret: config.alertWebhookSecret }) }),
-        // Stopping on purpose: the primary asks the others to bid at once.
-        onReleased: () => sendToPrimary({ type: 'leadership-released' }),
-      })
-    : null;
+  const leadership = mayRunScheduler(config) ? createLeadership(config, log, { schedulerDb, jobs, election }) : null;
   // Open course and stage pages hear of every stage change the leader link hears of.
   const live = new LiveStages({ db, log });
-  const leaderLink = createLeaderLink(config, { db, log, leader: () => leadership?.current ?? null, stagesMayHaveChanged: () => live.check() });
+  const leaderLink = createLeaderLink(config, {
+    db,
+    log,
+    jobIds: jobs.map((j) => j.id),
+    leadership: () => election.currentOwner(),
+    leader: () => leadership?.current ?? null,
+    channel: clusterChannel(),
+    stagesMayHaveChanged: () => live.check(),
+  });
+  releasers.push('leader link', () => leaderLink.close());
 
-  // A stop asked for while the server is still starting waits until it is up
-  // (the server and stop() do not exist yet), then runs.
+  // A stop asked for while the server is still starting waits until it is up, then runs.
   // eslint-disable-next-line prefer-const -- assigned once, below, but requestStop may read it before: a const there would throw (TDZ) on an early signal
   let stopAndExit: ((why: string) => Promise<void>) | undefined;
   let stopAskedDuringBoot: string | undefined;
@@ -76,12 +73,6 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     if (message.type === 'shutdown') requestStop('shutdown message');
     if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid, at: message.at });
   });
-
-  const schedulerPort: SchedulerPort = {
-    jobIds: jobs.map((j) => j.id),
-    leadership: () => election.currentOwner(),
-    runJob: (jobId) => leaderLink.runJob(jobId),
-  };
 
   const app = createApp({
     db,
@@ -94,52 +85,89 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
       token: config.metricsToken,
       collect: () => (inCluster() ? askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : localMetrics()),
     },
-    apiRoutes: [schedulerApiRoutes({ db, scheduler: schedulerPort })],
-    pageRoutes: [webSchedulerRoutes({ db, scheduler: schedulerPort, lockPath: describeLock(config) }), webLiveRoutes({ db, live })],
+    apiRoutes: [schedulerApiRoutes({ db, scheduler: leaderLink })],
+    pageRoutes: [webSchedulerRoutes({ db, scheduler: leaderLink, lockPath: describeLock(config) }), webLiveRoutes({ db, live })],
   });
+  const server = await listen(app, config, log);
+  startLeading(leadership);
+  const http = drainable(server);
+  // The server's drain and the leader's stop run side by side: neither waits for the other.
+  releasers.push('server and leadership', async () => {
+    const results = await Promise.allSettled([http.drain(), leadership?.stop(config.shutdownTimeoutMs)]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  });
+  // Pushed last, so it runs first: event streams never end by themselves, and
+  // the drain waits for every open response. Browsers reconnect elsewhere.
+  releasers.push('live streams', () => live.close());
+
+  stopAndExit = (why) => stopWorker(why, { config, log, server, releasers });
+  if (stopAskedDuringBoot) void stopAndExit(stopAskedDuringBoot);
+}
+
+/**
+ * MySQL/MariaDB: the election and the scheduler get connections of their
+ * own. At a deadline every connection of the requests' pool can be busy with
+ * submissions waiting on row locks; the leader's lease renewal, term check and
+ * sweep must not queue behind them. SQLite keeps one connection per process: a
+ * second one would only contend for the file's write lock.
+ */
+function openDatabases(config: Config, releasers: Releasers): { db: Knex; schedulerDb: Knex } {
+  const db = connect(config.databaseUrl);
+  releasers.push('database', () => db.destroy());
+  if (!isMysql(db)) return { db, schedulerDb: db };
+  const schedulerDb = connect(config.databaseUrl, { maxConnections: SCHEDULER_CONNECTIONS });
+  releasers.push('scheduler database', () => schedulerDb.destroy());
+  return { db, schedulerDb };
+}
+
+function createLeadership(config: Config, log: Logger, { schedulerDb, jobs, election }: { schedulerDb: Knex; jobs: JobDefinition[]; election: Election }): Leadership<Scheduler> {
+  const alert = createAlerter({ log, webhookUrl: config.alertWebhookUrl, webhookSecret: config.alertWebhookSecret });
+  return new Leadership<Scheduler>({
+    election,
+    log,
+    retryMs: config.schedulerRetryMs,
+    lockDescription: describeLock(config),
+    createLeaderWork: () => new Scheduler({ db: schedulerDb, log, config, jobs, election, alert }),
+    // Stopping on purpose: the primary asks the others to bid at once.
+    onReleased: () => sendToPrimary({ type: 'leadership-released' }),
+  });
+}
+
+/** The cluster IPC as the leader link uses it; null outside a cluster. */
+function clusterChannel(): ClusterChannel | null {
+  if (!inCluster()) return null;
+  return { send: sendToPrimary, onMessage: onPrimaryMessage, askRun: async (jobId, timeoutMs) => (await askPrimary<'run-job-result'>({ type: 'run-job', jobId }, timeoutMs)).result };
+}
+
+async function listen(app: ReturnType<typeof createApp>, config: Config, log: Logger): Promise<Server> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  const http = drainable(server);
   log.info({ port: config.port, host: config.host }, 'worker listening');
-  if (leadership) {
-    trackLeadership(() => leadership.current !== null);
-    // Ready once it has made its first bid: a rolling restart retires the
-    // leader only after that, so the new worker takes over as a handover.
-    void leadership.start().finally(() => sendToPrimary({ type: 'ready' }));
-  } else {
-    sendToPrimary({ type: 'ready' });
+  return server;
+}
+
+function startLeading(leadership: Leadership<Scheduler> | null): void {
+  if (!leadership) return sendToPrimary({ type: 'ready' });
+  trackLeadership(() => leadership.current !== null);
+  // Ready once it has made its first bid: a rolling restart retires the
+  // leader only after that, so the new worker takes over as a handover.
+  void leadership.start().finally(() => sendToPrimary({ type: 'ready' }));
+}
+
+async function stopWorker(why: string, { config, log, server, releasers }: { config: Config; log: Logger; server: Server; releasers: Releasers }): Promise<void> {
+  log.info({ why }, 'worker stopping');
+  // A request still open when the grace period ends does not hold us up.
+  setTimeout(() => {
+    server.closeAllConnections();
+  }, config.shutdownTimeoutMs).unref();
+  try {
+    await releasers.releaseAll();
+    log.info('worker stopped');
+    process.exit(0);
+  } catch (err) {
+    log.error({ err }, 'worker stop failed');
+    process.exit(1);
   }
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      // Stop accepting and let every request finish (http/drain.ts); meanwhile
-      // the leader lets its running job finish and hands the lock over.
-      // Event streams never end by themselves: end them, browsers reconnect elsewhere.
-      live.close();
-      const results = await Promise.allSettled([http.drain(), leadership?.stop(config.shutdownTimeoutMs)]);
-      leaderLink.close();
-      await db.destroy();
-      if (schedulerDb !== db) await schedulerDb.destroy();
-      for (const r of results) if (r.status === 'rejected') throw r.reason;
-    })());
-
-  stopAndExit = async (why: string): Promise<void> => {
-    log.info({ why }, 'worker stopping');
-    // A request still open when the grace period ends does not hold us up.
-    setTimeout(() => {
-      server.closeAllConnections();
-    }, config.shutdownTimeoutMs).unref();
-    try {
-      await stop();
-      log.info('worker stopped');
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, 'worker stop failed');
-      process.exit(1);
-    }
-  };
-  if (stopAskedDuringBoot) void stopAndExit(stopAskedDuringBoot);
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { DueTimer } from '../src/scheduler/due-timer.js';
 import { advanceStageStatuses, nextStageBoundary } from '../src/domain/stage-lifecycle.js';
+import { transactions } from '../src/db/transactions.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { createLogger } from '../src/log.js';
 import { DAY, sleep } from '../src/time.js';
@@ -43,7 +44,7 @@ test(`opens and closes a stage within a second of its dates (${testDialect})`, {
     findNext: () => nextStageBoundary(t.db),
     fire: async (boundary) => {
       fired.push(boundary);
-      await advanceStageStatuses(t.db, 'timer');
+      await advanceStageStatuses(transactions(t.db), 'timer');
     },
   });
   await timer.start();
@@ -71,7 +72,7 @@ test('a boundary already past fires at once; a far one is armed, not fired', asy
   const now = await dbNowMs(t.db);
   const overdue = await addStage(now - 1000, now + DAY);
   const far = await addStage(now + 200 * DAY, now + 300 * DAY);
-  const timer = new DueTimer({ log, findNext: () => nextStageBoundary(t.db), fire: async () => void (await advanceStageStatuses(t.db, 'timer')) });
+  const timer = new DueTimer({ log, findNext: () => nextStageBoundary(t.db), fire: async () => void (await advanceStageStatuses(transactions(t.db), 'timer')) });
   await timer.start();
   try {
     await waitFor(async () => (await statusOf(overdue)) === 'active', 3000);

@@ -11,7 +11,7 @@ import { LockPathError, clearStaleLock, readLockState, readOwner } from '../src/
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { holdElectionInChild, spawnScript, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 
 const STALE_MS = 2000;
 let dir: string;
@@ -103,7 +103,7 @@ test(`a leader whose event loop is blocked past the stale time steps down and ru
 
   const runs = await database.db('job_executions').where({ pid: fixturePid }).whereIn('status', ['running', 'success', 'error']);
   assert.ok(runs.length >= 2, 'the job ran while the fixture led');
-  const after = runs.filter((r) => ms(r.started_at) >= takenAt);
+  const after = runs.filter((r) => numberFromDb(r.started_at) >= takenAt);
   assert.deepEqual(after, [], 'nothing started after the successor took over');
   assert.equal(readLockState(file, STALE_MS).owner?.pid, process.pid);
   await successor.release();
@@ -202,7 +202,7 @@ test(`two bidders that judge one stale lock at once: soon one of them leads, for
       const leader = contenders.find(leading);
       const state = readLockState(file, STALE_MS);
       if (!leader || state.state !== 'held' || state.owner?.pid !== leader.child.pid) return false;
-      const runs = (await database.db('job_executions').where({ pid: leader.child.pid }).select('started_at')).map((r) => ms(r.started_at)).filter((t) => t >= goAt);
+      const runs = (await database.db('job_executions').where({ pid: leader.child.pid }).select('started_at')).map((r) => numberFromDb(r.started_at)).filter((t) => t >= goAt);
       return runs.length >= 4 && Math.max(...runs) > Date.now() - 1500;
     };
     // Each barrier holds a step for at most 3 s; then stale + retry, and four runs.

@@ -14,7 +14,7 @@ import { removeCluster, requestOnNewConnection, startReadyCluster, startedSchedu
 import { childPids, isAlive } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 import { readOwner } from '../src/leadership/lock-file.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 
 const WORKERS = 6;
 const STALE_MS = 2000;
@@ -48,7 +48,7 @@ async function apiLeader(cluster: RunningCluster): Promise<number | null> {
 /** Has `pid` started a job since `since` (its job runs, not just its name in the lock)? */
 async function runsSince(pid: number, since: number): Promise<boolean> {
   const rows = await database.db('job_executions').where({ pid }).select('started_at');
-  return rows.some((r) => ms(r.started_at) >= since);
+  return rows.some((r) => numberFromDb(r.started_at) >= since);
 }
 
 test(`a frozen leader is replaced within stale + retry + 2 s, round after round, with no fire run twice (${testDialect})`, async () => {

@@ -12,6 +12,7 @@ import { sweepTransitionLags, transitionLagMs } from '../src/domain/stage-bounda
 import { observingTransitionLag, stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
 import { sweepStageStatuses } from '../src/jobs/stage-status-sweep.js';
 import { advanceStageStatuses } from '../src/domain/stage-lifecycle.js';
+import { transactions } from '../src/db/transactions.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
@@ -94,7 +95,7 @@ test('GET /api/stages/:id/transitions gives each transition its lagMs beside the
   const created = await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Soon', startDate: toIso(start), endDate: toIso(start + DAY) });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   await sleep(Math.max(0, start - Date.now()) + 100);
-  await advanceStageStatuses(t.db, 'timer');
+  await advanceStageStatuses(transactions(t.db), 'timer');
   const history = await teacher.get(`/api/stages/${created.body.id}/transitions`);
   assert.equal(history.status, 200);
   const [opened] = history.body.items;
@@ -125,7 +126,7 @@ test('after each sweep the leader observes the lags of the transitions it record
   };
   const before = await histogram();
   const afterId = Number((await t.db('stage_transitions').max({ id: 'id' }).first())?.id ?? 0);
-  const ctx: JobContext = { db: t.db, log: createLogger('silent'), config: loadConfig({}), reason: 'timer', term: null, write: (work) => work(t.db) };
+  const ctx: JobContext = { db: t.db, log: createLogger('silent'), config: loadConfig({}), reason: 'timer', transaction: transactions(t.db) };
   const result = await observingTransitionLag(sweepStageStatuses)(ctx);
   assert.deepEqual([result.activated, result.completed], [2, 1], 'c went through both steps');
   const observed = await histogram();

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { waitUntil } from './helpers/wait.js';
 import { LeaseElection } from '../src/leadership/lease-election.js';
-import { Leadership, type LeaderDuty } from '../src/leadership/leadership.js';
+import { Leadership, type LeaderWork } from '../src/leadership/leadership.js';
 
 // Trusted for 1,200 ms without a renewal, renewed every 500 ms: long enough that a slow renewal
 // on a loaded machine does not also cost the next leadership its lease.
@@ -24,7 +24,7 @@ before(async () => {
 after(() => database.cleanup());
 
 /** A duty whose start() holds the event loop for `blockMs`, then lasts until `startsIn`; it records what happened to it. */
-class RecordingDuty implements LeaderDuty {
+class RecordingDuty implements LeaderWork {
   halted = false;
   constructor(
     private readonly blockMs: number,
@@ -58,7 +58,7 @@ test(`a lease lost while the duty starts halts that duty; it never leads, and th
     retryMs: 100,
     lockDescription: 'test lease',
     // The first start outlasts the lease's trust; the ones after are quick.
-    createDuty: () => {
+    createLeaderWork: () => {
       const duty = duties.length === 0 ? new RecordingDuty(LEASE_MS, slowStart) : new RecordingDuty(0, Promise.resolve());
       duties.push(duty);
       return duty;

@@ -12,7 +12,7 @@ import { listening, requestOnNewConnection, startCluster, startedScheduler, type
 import { childPids, holdElectionInChild, spawnScript } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 import { LeaseElection } from '../src/leadership/lease-election.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 
 const LEASE_MS = 2000;
 let database: TestDatabase;
@@ -79,7 +79,7 @@ test('a leader whose event loop is blocked past its lease steps down and runs no
   assert.equal(lines.find((l) => l.msg === 'fixture done')?.leading, false);
   const runs = await db('job_executions').where({ pid: child.pid }).whereIn('status', ['running', 'success', 'error']);
   assert.ok(runs.length >= 2, 'the job ran while the fixture led');
-  assert.deepEqual(runs.filter((r) => ms(r.started_at) >= takenAt), [], 'nothing started after the takeover');
+  assert.deepEqual(runs.filter((r) => numberFromDb(r.started_at) >= takenAt), [], 'nothing started after the takeover');
   assert.equal((await successor.currentOwner()).owner?.workerId, 2);
   await successor.release();
 });

@@ -18,12 +18,13 @@ import { LockfileElection } from '../src/leadership/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { JobBusyError } from '../src/scheduler/run-now.js';
 import { pauseJob, resumeJob } from '../src/scheduler/pause.js';
-import { runOnLeader } from '../src/leadership/leader-link.js';
+import { runOnLeader } from '../src/scheduler/leader-link.js';
 import { jobStartLagSeconds } from '../src/scheduler/metrics.js';
 import { createAlerter, type JobAlert } from '../src/scheduler/alerts.js';
 import { deleteExecutionsBefore } from '../src/jobs/cleanup-job-executions.js';
+import { transactions } from '../src/db/transactions.js';
 import type { JobDefinition } from '../src/jobs/job.js';
-import { ms } from '../src/db/rows.js';
+import { numberFromDb } from '../src/db/rows.js';
 import { DAY, MINUTE, sleep } from '../src/time.js';
 
 let database: TestDatabase;
@@ -86,7 +87,7 @@ test(`a job that throws is recorded as error with its message, and the next fire
   assert.equal(second.status, 'success');
   const stored = await db('scheduler_jobs').where({ id: 'flaky' }).first();
   assert.ok(['success', 'error'].includes(stored.last_status));
-  assert.ok(ms(stored.next_run_at) > Date.now() - 1000);
+  assert.ok(numberFromDb(stored.next_run_at) > Date.now() - 1000);
 });
 
 test('a slow job with a fast trigger never runs twice at once; the overlapping fires are skipped', async () => {
@@ -186,9 +187,9 @@ test('the leader stores the instant its due timer is armed for, fenced with its 
   const scheduler = new Scheduler({ db, log, config, jobs: [job({ id: 'due', cron: '0 0 1 1 *', nextDue: async () => due, run: async () => undefined })], election, alert: createAlerter({ log }) });
   running = { scheduler, election };
   await scheduler.start();
-  await waitUntil(async () => ms((await db('scheduler_jobs').where({ id: 'due' }).first()).next_due_at) === due, 5000, 'next_due_at written');
+  await waitUntil(async () => numberFromDb((await db('scheduler_jobs').where({ id: 'due' }).first()).next_due_at) === due, 5000, 'next_due_at written');
   const row = await db('scheduler_jobs').where({ id: 'due' }).first();
-  assert.equal(ms(row.term), election.term);
+  assert.equal(numberFromDb(row.term), election.term);
 });
 
 test('a paused job keeps its cron: each fire is recorded as skipped (paused), nothing runs; resuming runs it once at once, then on its cron', async () => {
@@ -205,7 +206,7 @@ test('a paused job keeps its cron: each fire is recorded as skipped (paused), no
   const stored = await db('scheduler_jobs').where({ id: 'ticker' }).first();
   assert.equal(Boolean(stored.paused), true);
   assert.equal(stored.name, 'ticker');
-  assert.ok(ms(stored.next_run_at) > Date.now() - 1000, 'it keeps its next run');
+  assert.ok(numberFromDb(stored.next_run_at) > Date.now() - 1000, 'it keeps its next run');
 
   const before = (await executions('ticker')).length;
   const { job: resumed, catchUp } = await resumeJob({ db, leaderElected: async () => true, runJob: (id) => runOnLeader(scheduler, id, log) }, 'ticker');
@@ -233,7 +234,7 @@ test('a paused job\'s due-time trigger stays armed; its fire is recorded once as
   assert.equal(rows.length, 1, JSON.stringify(rows));
   assert.equal(rows[0].status, 'skipped');
   assert.equal(rows[0].error, 'paused');
-  assert.equal(ms(rows[0].scheduled_for), due);
+  assert.equal(numberFromDb(rows[0].scheduled_for), due);
 });
 
 test('the leader observes each claimed fire\'s start lag in coursework_job_start_lag_seconds{job}, as the ledger has it; run-now is not a fire', async () => {
@@ -245,7 +246,7 @@ test('the leader observes each claimed fire\'s start lag in coursework_job_start
   // A claim abandoned as the scheduler stopped is recorded as skipped, never started, never observed.
   const rows = (await executions('lagging')).filter((e) => e.claim_key !== null && e.status !== 'skipped');
   assert.equal(await count(), rows.length);
-  const ledger = rows.reduce((total, e) => total + Math.max(0, ms(e.started_at) - ms(e.scheduled_for)), 0) / 1000;
+  const ledger = rows.reduce((total, e) => total + Math.max(0, numberFromDb(e.started_at) - numberFromDb(e.scheduled_for)), 0) / 1000;
   assert.ok(Math.abs((await sum()) - ledger) < 0.0005, `${await sum()} s observed, ${ledger} s in the ledger`);
   const observed = await count();
   await (await scheduler.runNow('lagging')).done;
@@ -257,7 +258,7 @@ test('cleanup deletes only executions older than the cutoff, in batches', async 
   const rows = (created: number, n: number) =>
     Array.from({ length: n }, (_, i) => ({ job_id: 'old', scheduled_for: created, status: 'success', created_at: created - i, pid: 1, hostname: 'h' }));
   await db.batchInsert('job_executions', [...rows(now - 8 * DAY, 35), ...rows(now - DAY, 5)], 20);
-  const result = await deleteExecutionsBefore(db, now - 7 * DAY, 10);
+  const result = await deleteExecutionsBefore(transactions(db), now - 7 * DAY, 10);
   assert.deepEqual(result, { deleted: 35, batches: 4 });
   const left = await db('job_executions').count({ n: '*' }).first();
   assert.equal(Number(left!.n), 5);

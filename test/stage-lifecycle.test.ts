@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { advanceStageStatuses, nextStageBoundary, type InTransaction } from '../src/domain/stage-lifecycle.js';
+import { advanceStageStatuses, nextStageBoundary } from '../src/domain/stage-lifecycle.js';
+import { transactions } from '../src/db/transactions.js';
 import { beginTerm, fenced, SupersededError } from '../src/leadership/terms.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { DAY, HOUR } from '../src/time.js';
@@ -59,7 +60,7 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
       { start: now - 2 * DAY, end: now - DAY, status: 'active' }, // closes
       { start: now - 2 * DAY, end: now + DAY, status: 'active' }, // stays active
     ]);
-    const result = await advanceStageStatuses(t.db, 'startup');
+    const result = await advanceStageStatuses(transactions(t.db), 'startup');
     assert.equal(result.activated, 1);
     assert.equal(result.completed, 2);
 
@@ -73,14 +74,14 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     assert.deepEqual(h.get(ids[3]), ['active->completed:startup']);
     assert.equal(h.get(ids[4]), undefined);
 
-    const again = await advanceStageStatuses(t.db, 'sweep');
+    const again = await advanceStageStatuses(transactions(t.db), 'sweep');
     assert.deepEqual([again.activated, again.completed], [0, 0], 'a second sweep finds nothing');
   });
 
   test('the start instant itself opens a stage and the end instant closes it', async () => {
     const now = await dbNowMs(t.db);
     await insertStages([{ start: now - 5, end: now + HOUR }, { start: now - HOUR, end: now - 5, status: 'active' }]);
-    await advanceStageStatuses(t.db, 'timer');
+    await advanceStageStatuses(transactions(t.db), 'timer');
     assert.deepEqual((await t.db('stages').orderBy('id')).map((s) => s.status), ['active', 'completed']);
   });
 
@@ -136,7 +137,7 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
         { start: now + DAY, end: now - HOUR }, // end passed, start ahead: due by its end
         { start: now + DAY, end: now + HOUR }, // neither passed: not due
       ]);
-      const result = await advanceStageStatuses(t.db, 'sweep', null, { batchSize });
+      const result = await advanceStageStatuses(transactions(t.db), 'sweep', { batchSize });
       assert.deepEqual([result.activated, result.completed], [0, 1], `batch size ${batchSize}`);
       const stages = await t.db('stages').orderBy('id');
       assert.deepEqual(stages.map((s) => s.status), ['completed', 'pending']);
@@ -167,7 +168,7 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     for (let i = 0; i < 10; i++) rows.push({ start: now + DAY, end: now + 2 * DAY }); // not due
     await insertStages(rows);
 
-    const result = await advanceStageStatuses(t.db, 'sweep', null, { batchSize: 7 });
+    const result = await advanceStageStatuses(transactions(t.db), 'sweep', { batchSize: 7 });
     assert.equal(result.activated, 50);
     assert.equal(result.completed, 23 + 31);
     // 50 + 23 + 31 = 104 due: 15 batches of 7, the last one short.
@@ -185,7 +186,7 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     const ats = new Set((await t.db('stage_transitions').select('at')).map((r) => Number(r.at)));
     assert.deepEqual([...ats], [result.now], 'every batch judged by the one instant');
 
-    const again = await advanceStageStatuses(t.db, 'sweep', null, { batchSize: 7 });
+    const again = await advanceStageStatuses(transactions(t.db), 'sweep', { batchSize: 7 });
     assert.deepEqual([again.activated, again.completed, again.batches], [0, 0, 1], 'a second sweep finds nothing: one empty batch');
   });
 
@@ -195,14 +196,14 @@ describe(`stage lifecycle sweep on ${testDialect}`, () => {
     const holder = { pid: process.pid, hostname: 'here', workerId: 1, election: 'db' as const };
     const ours = await beginTerm(t.db, holder, { reason: 'released' });
     let batches = 0;
-    const inTransaction: InTransaction = async (work) => {
+    const inTransaction = transactions(t.db, ours, async (work) => {
       // A successor takes over once our second batch has committed.
       if (batches === 2) await beginTerm(t.db, { ...holder, workerId: 2 }, { reason: 'stale' });
       const value = await fenced(t.db, ours, work);
       batches += 1;
       return value;
-    };
-    await assert.rejects(advanceStageStatuses(t.db, 'timer', ours, { batchSize: 5, inTransaction }), SupersededError);
+    });
+    await assert.rejects(advanceStageStatuses(inTransaction, 'timer', { batchSize: 5 }), SupersededError);
     assert.equal(batches, 2);
     assert.equal(Number((await t.db('stages').where({ status: 'active' }).count({ n: '*' }).first())?.n), 10, 'the two committed batches stay');
     const { byKind, dupes } = await transitionCounts();

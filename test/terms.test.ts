@@ -21,7 +21,7 @@ import { readOwner } from '../src/leadership/lock-file.js';
 import { LeaseElection } from '../src/leadership/lease-election.js';
 import { beginTerm, SupersededError } from '../src/leadership/terms.js';
 import { termHistory } from '../src/leadership/term-history.js';
-import { leaderWrites } from '../src/scheduler/leader-writes.js';
+import { fencedTransactions, leaderWrites } from '../src/scheduler/leader-writes.js';
 import { claimFire } from '../src/scheduler/executions.js';
 import { answerRunRequest, requestRun } from '../src/scheduler/run-requests.js';
 import { recordJobRun, upsertJob } from '../src/scheduler/job-store.js';
@@ -103,14 +103,14 @@ test(`a superseded leader's sweep is refused: no stage moves, no transition is r
 
   const old = await lockfileLeader('sweep.lock');
   await successorTakesOver();
-  const ctx = { db, log, config, reason: 'timer' as const, term: old.term, write: leaderWrites(db, old.term) };
+  const ctx = { db, log, config, reason: 'timer' as const, transaction: fencedTransactions(db, old.term) };
   await assert.rejects(sweepStageStatuses(ctx), SupersededError);
   assert.equal((await db('stages').where({ id: stageId }).first()).status, 'pending');
   assert.equal((await db('stage_transitions').where({ stage_id: stageId })).length, 0);
 
   // The current leader's sweep goes through, and its transition carries its term.
   const current = await successorTakesOver();
-  await sweepStageStatuses({ ...ctx, term: current, write: leaderWrites(db, current) });
+  await sweepStageStatuses({ ...ctx, transaction: fencedTransactions(db, current) });
   const [transition] = await db('stage_transitions').where({ stage_id: stageId });
   assert.equal(Number(transition.term), current);
 });

@@ -16,10 +16,11 @@ import { jobDefinitions } from '../src/jobs/registry.js';
 import { LockfileElection } from '../src/leadership/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { createAlerter } from '../src/scheduler/alerts.js';
-import { runOnLeader } from '../src/leadership/leader-link.js';
+import { runOnLeader } from '../src/scheduler/leader-link.js';
 import { webSchedulerRoutes } from '../src/http/routes/web-scheduler.js';
-import { schedulerApiRoutes, type SchedulerPort } from '../src/http/routes/api-scheduler.js';
-import { ms } from '../src/db/rows.js';
+import { schedulerApiRoutes } from '../src/http/routes/api-scheduler.js';
+import type { LeaderPort } from '../src/scheduler/leader-link.js';
+import { numberFromDb } from '../src/db/rows.js';
 import { HOUR, toIso } from '../src/time.js';
 
 let database: TestDatabase;
@@ -44,7 +45,7 @@ before(async () => {
   assert.equal(await election.acquire(), true);
   scheduler = new Scheduler({ db: database.db, log, config, jobs, election, alert: createAlerter({ log }) });
   await scheduler.start();
-  const port: SchedulerPort = {
+  const port: LeaderPort = {
     jobIds: jobs.map((j) => j.id),
     leadership: () => election.currentOwner(),
     runJob: (jobId) => runOnLeader(scheduler, jobId, log),
@@ -113,7 +114,7 @@ test('the console and the API name the next stage boundary the leader is armed f
   const [closing] = await db('stages').insert(stage('Warm-up', at - 2 * HOUR, at));
   await db('stages').where({ id: closing }).update({ status: 'active' });
   scheduler.recheckDueTimes(); // what the leader link does when a stage changes
-  await waitUntil(async () => ms((await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at) === at, 5000, 'the armed instant is stored');
+  await waitUntil(async () => numberFromDb((await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at) === at, 5000, 'the armed instant is stored');
 
   const api = await adminApi.get('/api/scheduler');
   assert.equal(api.status, 200);
@@ -180,7 +181,7 @@ test('pause and resume through the API: 200 with the job, kept in the database; 
 
 test('a resume whose catch-up finds the job running already is a 200 (that run catches up)', async () => {
   const db = database.db;
-  const busy: SchedulerPort = {
+  const busy: LeaderPort = {
     jobIds: ['stage-status-sweep'],
     leadership: () => election.currentOwner(),
     runJob: async (jobId) => ({ ok: false, code: 'job_running', message: `Job "${jobId}" is running` }),

@@ -8,35 +8,12 @@ import { apiTokenJson, createApiToken, listApiTokens, revokeApiToken } from '../
 import { seedDemo } from './seed-demo.js';
 import { clearStaleLock } from '../leadership/lock-file.js';
 import { createElection, describeLock } from '../leadership/create-election.js';
-import { jobJson, schedulerStatus } from '../scheduler/status.js';
-import { describeCatchUp, pauseJob, resumeJob } from '../scheduler/pause.js';
-import os from 'node:os';
-import { jobDefinitions } from '../jobs/registry.js';
-import { findJob, type JobDefinition } from '../jobs/job.js';
-import { Scheduler } from '../scheduler/scheduler.js';
-import { createAlerter } from '../scheduler/alerts.js';
-import { createLogger } from '../log.js';
-import { executionJson, getExecution, type Execution } from '../scheduler/executions.js';
-import { requestRun, waitForExecutionEnd, waitForRunStart } from '../scheduler/run-requests.js';
-import { DAY, SECOND } from '../time.js';
+import { DAY } from '../time.js';
 import { email, parseInput, password, role, z } from '../validation.js';
+import { UsageError, type Command, type CommandContext } from './command.js';
+import { schedulerCommands } from './scheduler-commands.js';
 
-export class UsageError extends Error {}
-
-export interface CommandContext {
-  db: Knex;
-  config: Config;
-  args: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  out: (line: string) => void;
-}
-
-export interface Command {
-  usage: string;
-  summary: string;
-  options?: Record<string, { type: 'string' | 'boolean' }>;
-  run(ctx: CommandContext): Promise<number | void>;
-}
+export { UsageError };
 
 /**
  * Known demo passwords are for a developer's embedded database, never for a
@@ -52,16 +29,6 @@ async function readPasswordFromStdin(): Promise<string> {
   let text = '';
   for await (const chunk of process.stdin) text += String(chunk);
   return text.replace(/\r?\n$/, '');
-}
-
-/** The job named by the first positional, or a usage error naming the known ones. */
-function jobArgument(config: Config, positionals: string[]): JobDefinition {
-  const [jobId] = positionals;
-  if (!jobId) throw new UsageError('Missing <jobId>');
-  const jobs = jobDefinitions(config);
-  const job = findJob(jobs, jobId);
-  if (!job) throw new UsageError(`Unknown job "${jobId}"; known jobs: ${jobs.map((j) => j.id).join(', ')}`);
-  return job;
 }
 
 /** The user --email names; says so on stderr when there is none. */
@@ -189,78 +156,5 @@ export const commands: Record<string, Command> = {
       return Promise.resolve();
     },
   },
-
-  'scheduler:status': {
-    usage: '',
-    summary: 'the leader, the jobs and recent executions (JSON)',
-    async run({ db, config, out }) {
-      // Reading who leads never takes part in the election.
-      const leadership = await createElection(config, { db, workerId: null }).currentOwner();
-      out(JSON.stringify(await schedulerStatus(db, leadership), null, 2));
-    },
-  },
-
-  'scheduler:run': {
-    usage: '<jobId> [--local]',
-    summary: 'run a job now on the running leader, wait, print the execution (JSON); --local runs it in this process',
-    options: { local: { type: 'boolean' } },
-    async run({ db, config, args, positionals, out }) {
-      const [jobId] = positionals;
-      if (!jobId) throw new UsageError('Missing <jobId>');
-      const jobs = jobDefinitions(config);
-      const job = findJob(jobs, jobId);
-      if (!job) throw new UsageError(`Unknown job "${jobId}"; known jobs: ${jobs.map((j) => j.id).join(', ')}`);
-      const election = createElection(config, { db, workerId: null });
-      let execution: Execution | undefined;
-      if (args.local) {
-        // For debugging: the job body runs here, recorded like any run, but
-        // this process never takes the lock nor schedules anything.
-        const log = createLogger('silent');
-        const scheduler = new Scheduler({ db, log, config, jobs, election, alert: createAlerter({ log: createLogger('error', {}, 2), webhookUrl: config.alertWebhookUrl, webhookSecret: config.alertWebhookSecret }) });
-        const { executionId, done } = await scheduler.runNow(job.id);
-        await done;
-        execution = await getExecution(db, executionId);
-      } else {
-        if ((await election.currentOwner()).state !== 'held') {
-          process.stderr.write('No scheduler leader is running. Start the app (npm start), or run the job here with --local.\n');
-          return 1;
-        }
-        const requestId = await requestRun(db, job.id, `cli pid ${process.pid} on ${os.hostname()}`);
-        const started = await waitForRunStart(db, requestId, 30 * SECOND);
-        if (!started.ok) {
-          process.stderr.write(`${job.id} did not start: ${started.message}\n`);
-          return 1;
-        }
-        execution = await waitForExecutionEnd(db, started.executionId, job.timeoutMs + 10 * SECOND);
-      }
-      if (!execution) throw new Error('the execution row is missing');
-      out(JSON.stringify(executionJson(execution)));
-      return execution.status === 'success' ? 0 : 1;
-    },
-  },
-
-  'scheduler:pause': {
-    usage: '<jobId>',
-    summary: "pause a job on every host: its triggers stay, each fire is recorded as skipped (reason paused); prints the job (JSON)",
-    async run({ db, config, positionals, out }) {
-      const job = jobArgument(config, positionals);
-      const leadership = await createElection(config, { db, workerId: null }).currentOwner();
-      out(JSON.stringify(jobJson(await pauseJob(db, job.id), { leaderElected: leadership.state === 'held' })));
-    },
-  },
-
-  'scheduler:resume': {
-    usage: '<jobId>',
-    summary: 'resume a paused job; the running leader runs it once at once to catch up; prints the job (JSON)',
-    async run({ db, config, positionals, out }) {
-      const job = jobArgument(config, positionals);
-      const election = createElection(config, { db, workerId: null });
-      const leaderElected = async () => (await election.currentOwner()).state === 'held';
-      // The catch-up goes through the run-request queue, which the leader polls (either election mode).
-      const runJob = async (jobId: string) => waitForRunStart(db, await requestRun(db, jobId, `cli resume, pid ${process.pid} on ${os.hostname()}`), 30 * SECOND);
-      const { job: resumed, catchUp } = await resumeJob({ db, leaderElected, runJob }, job.id);
-      process.stderr.write(`${describeCatchUp(job.id, catchUp)}\n`);
-      out(JSON.stringify(jobJson(resumed, { leaderElected: await leaderElected() })));
-    },
-  },
+  ...schedulerCommands,
 };

@@ -1,15 +1,10 @@
 // What the primary and its workers say to each other over cluster IPC. The
 // primary only relays: it serves no HTTP and runs no job.
-import type { RunJobResult } from '../scheduler/run-now.js';
+import type { LeaderLinkMessage } from '../scheduler/leader-link.js';
 
-/** Worker -> primary. */
+/** Worker -> primary: the seam's messages (relayed), and the worker's own. */
 export type WorkerMessage =
-  /** A stage was created, edited or deleted: the leader should re-arm its timer. */
-  | { type: 'stages-changed' }
-  /** Ask the leader, whichever worker it is, to run a job now. */
-  | { type: 'run-job'; requestId: string; jobId: string }
-  /** The leader's answer to a run-job request. */
-  | { type: 'run-job-result'; requestId: string; result: RunJobResult }
+  | LeaderLinkMessage
   /** Ask the primary for the whole cluster's metrics. */
   | { type: 'metrics'; requestId: string }
   /** The leader let go on purpose (stopping): someone else should take over now. */
@@ -19,9 +14,7 @@ export type WorkerMessage =
 
 /** Primary -> worker. */
 export type PrimaryMessage =
-  | { type: 'stages-changed' }
-  | { type: 'run-job'; requestId: string; jobId: string }
-  | { type: 'run-job-result'; requestId: string; result: RunJobResult }
+  | LeaderLinkMessage
   | { type: 'metrics-result'; requestId: string; contentType: string; body: string; error?: string }
   | { type: 'shutdown' }
   /** The leader is gone (released, or died and its lock was cleared): bid now instead of at the next retry. */

@@ -17,73 +17,104 @@ import { startSignInLimitsInPrimary } from '../auth/sign-in-limits.js';
 const YOUNG_DEATH_MS = 10 * SECOND;
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 30 * SECOND;
-/** How long a run-job request waits for a leader to answer. */
-const RUN_JOB_TIMEOUT_MS = 5 * SECOND;
 
 export function runPrimary(config: Config, log: Logger): Promise<number> {
-  const bornAt = new Map<number, number>();
-  const serving = new Set<number>();
+  return new Primary(config, log).run();
+}
+
+class Primary {
+  private readonly bornAt = new Map<number, number>();
+  private readonly serving = new Set<number>();
   /** Workers being replaced or stopped on purpose: not re-forked, not asked to lead. */
-  const retiring = new Set<number>();
-  const pendingRunJobs = new Map<string, { from: Worker; timer: NodeJS.Timeout }>();
-  let youngDeaths = 0;
-  let shuttingDown = false;
-  let refork: NodeJS.Timeout | null = null;
-  let wanted = config.webConcurrency;
-  const watchesLockFile = config.schedulerEnabled && config.leaderElection === 'lockfile';
+  private readonly retiring = new Set<number>();
+  private youngDeaths = 0;
+  private shuttingDown = false;
+  private refork: NodeJS.Timeout | null = null;
+  private wanted: number;
+  private readonly watchesLockFile: boolean;
+  private readonly rollingRestart: RollingRestart;
 
-  const fork = (): Worker => {
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.wanted = config.webConcurrency;
+    this.watchesLockFile = config.schedulerEnabled && config.leaderElection === 'lockfile';
+    this.rollingRestart = new RollingRestart({
+      log,
+      bootTimeoutMs: config.shutdownTimeoutMs + 20 * SECOND,
+      oldWorkers: () => this.liveWorkers().filter((w) => !this.retiring.has(w.id)),
+      fork: () => this.fork(),
+      retire: (worker) => this.retire(worker),
+      isStopping: () => this.shuttingDown,
+      lockFile: this.watchesLockFile ? config.schedulerLockFile : null,
+    });
+  }
+
+  run(): Promise<number> {
+    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
+    // The sign-in counters of LEADER_ELECTION=lockfile live here, shared by the
+    // workers over IPC (rate-limiter-flexible's own channel, beside ours).
+    if (this.config.leaderElection === 'lockfile') startSignInLimitsInPrimary();
+    this.log.info({ workers: this.wanted }, 'primary starting workers');
+    for (let i = 0; i < this.wanted; i++) this.fork();
+    return new Promise((resolve) => {
+      process.on('SIGTERM', () => this.shutdown('SIGTERM', resolve));
+      process.on('SIGINT', () => this.shutdown('SIGINT', resolve));
+      // Without a handler SIGHUP would end the primary and every worker with it.
+      process.on('SIGHUP', () => this.rollingRestart.request());
+    });
+  }
+
+  private fork(): Worker {
     const worker = cluster.fork({ COURSEWORK_ROLE: 'worker' });
-    bornAt.set(worker.id, Date.now());
-    worker.once('listening', () => serving.add(worker.id));
-    worker.on('message', (message: unknown) => onMessage(worker, message));
+    this.bornAt.set(worker.id, Date.now());
+    worker.once('listening', () => this.serving.add(worker.id));
+    worker.on('message', (message: unknown) => this.onMessage(worker, message));
     return worker;
-  };
+  }
 
-  const liveWorkers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => Boolean(w) && !w!.isDead());
-  const send = (worker: Worker, message: PrimaryMessage) => {
+  private liveWorkers(): Worker[] {
+    return Object.values(cluster.workers ?? {}).filter((w): w is Worker => Boolean(w) && !w!.isDead());
+  }
+
+  private send(worker: Worker, message: PrimaryMessage): void {
     if (worker.isConnected()) worker.send(message);
-  };
-  const broadcast = (message: PrimaryMessage, except?: Worker) => {
-    for (const worker of liveWorkers()) if (worker !== except) send(worker, message);
-  };
-  /** Tell the workers that stay to bid at once; a retiring one must not win. */
-  const askForNewLeader = (message: Extract<PrimaryMessage, { type: 'bid-now' }>) => {
-    if (shuttingDown) return;
-    for (const worker of liveWorkers()) if (!retiring.has(worker.id)) send(worker, message);
-  };
+  }
 
-  function onMessage(from: Worker, message: unknown): void {
+  private broadcast(message: PrimaryMessage): void {
+    for (const worker of this.liveWorkers()) this.send(worker, message);
+  }
+
+  /** Tell the workers that stay to bid at once; a retiring one must not win. */
+  private askForNewLeader(message: Extract<PrimaryMessage, { type: 'bid-now' }>): void {
+    if (this.shuttingDown) return;
+    for (const worker of this.liveWorkers()) if (!this.retiring.has(worker.id)) this.send(worker, message);
+  }
+
+  private onMessage(from: Worker, message: unknown): void {
     if (!isMessage<WorkerMessage>(message)) return;
     switch (message.type) {
       case 'stages-changed':
-        broadcast(message);
+        this.broadcast(message);
         break;
       case 'leadership-released':
-        askForNewLeader({ type: 'bid-now', reason: 'handed-over', previousPid: from.process.pid ?? 0, at: Date.now() });
+        this.askForNewLeader({ type: 'bid-now', reason: 'handed-over', previousPid: from.process.pid ?? 0, at: Date.now() });
         break;
-      case 'run-job': {
-        // Every worker hears it; only the leader answers.
-        const timer = setTimeout(() => {
-          pendingRunJobs.delete(message.requestId);
-          send(from, { type: 'run-job-result', requestId: message.requestId, result: { ok: false, code: 'no_leader', message: 'No scheduler leader answered' } });
-        }, RUN_JOB_TIMEOUT_MS);
-        pendingRunJobs.set(message.requestId, { from, timer });
-        broadcast(message);
+      case 'run-job':
+        // Every worker hears it; only the leader answers, to `replyTo`. The
+        // asking worker alone times the round trip (scheduler/leader-link.ts).
+        this.broadcast({ ...message, replyTo: from.id });
         break;
-      }
       case 'run-job-result': {
-        const pending = pendingRunJobs.get(message.requestId);
-        if (!pending) return;
-        pendingRunJobs.delete(message.requestId);
-        clearTimeout(pending.timer);
-        send(pending.from, message);
+        const asker = message.replyTo === undefined ? undefined : cluster.workers?.[message.replyTo];
+        if (asker) this.send(asker, message);
         break;
       }
       case 'metrics':
         clusterMetrics().then(
-          (m) => send(from, { type: 'metrics-result', requestId: message.requestId, ...m }),
-          (err: Error) => send(from, { type: 'metrics-result', requestId: message.requestId, contentType: 'text/plain', body: '', error: err.message }),
+          (m) => this.send(from, { type: 'metrics-result', requestId: message.requestId, ...m }),
+          (err: Error) => this.send(from, { type: 'metrics-result', requestId: message.requestId, contentType: 'text/plain', body: '', error: err.message }),
         );
         break;
     }
@@ -94,103 +125,84 @@ export function runPrimary(config: Config, log: Logger): Promise<number> {
    * is provably safe, see dead-leader.ts) and the others bid at once, instead
    * of waiting SCHEDULER_LOCK_STALE_MS for the lock to go stale.
    */
-  function replaceDeadLeader(worker: Worker): void {
+  private replaceDeadLeader(worker: Worker): void {
     const pid = worker.process.pid;
-    if (!watchesLockFile || pid === undefined || shuttingDown) return;
+    const { config, log } = this;
+    if (!this.watchesLockFile || pid === undefined || this.shuttingDown) return;
     try {
       const check = clearDeadOwnersLock(config.schedulerLockFile, config.schedulerLockStaleMs, pid);
       if (!check.cleared) return;
       log.warn({ leaderPid: pid, lock: config.schedulerLockFile }, `the scheduler leader (pid ${pid}) died; its lock is cleared for a successor`);
-      askForNewLeader({ type: 'bid-now', reason: 'died', previousPid: pid, at: Date.now() });
+      this.askForNewLeader({ type: 'bid-now', reason: 'died', previousPid: pid, at: Date.now() });
     } catch (err) {
       log.error({ err, lock: config.schedulerLockFile }, 'could not check the dead worker against the scheduler lock; staleness will free it');
     }
   }
 
-  cluster.on('exit', (worker, code, signal) => {
-    const lived = Date.now() - (bornAt.get(worker.id) ?? Date.now());
-    bornAt.delete(worker.id);
-    serving.delete(worker.id);
-    const wasRetiring = retiring.delete(worker.id);
-    replaceDeadLeader(worker);
-    if (shuttingDown || wasRetiring) {
-      log.info({ workerPid: worker.process.pid, code, signal }, 'worker stopped');
+  private onExit(worker: Worker, code: number, signal: string): void {
+    const lived = Date.now() - (this.bornAt.get(worker.id) ?? Date.now());
+    this.bornAt.delete(worker.id);
+    this.serving.delete(worker.id);
+    const wasRetiring = this.retiring.delete(worker.id);
+    this.replaceDeadLeader(worker);
+    if (this.shuttingDown || wasRetiring) {
+      this.log.info({ workerPid: worker.process.pid, code, signal }, 'worker stopped');
       return;
     }
-    log.error({ workerPid: worker.process.pid, code, signal, livedMs: lived }, 'worker died; forking a new one');
-    youngDeaths = lived < YOUNG_DEATH_MS ? youngDeaths + 1 : 0;
-    const delay = youngDeaths === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (youngDeaths - 1), MAX_BACKOFF_MS);
-    if (delay > 0) log.warn({ delayMs: delay, youngDeaths }, 'workers keep dying young; backing off before forking');
+    this.log.error({ workerPid: worker.process.pid, code, signal, livedMs: lived }, 'worker died; forking a new one');
+    this.youngDeaths = lived < YOUNG_DEATH_MS ? this.youngDeaths + 1 : 0;
+    const delay = this.youngDeaths === 0 ? 0 : Math.min(FIRST_BACKOFF_MS * 2 ** (this.youngDeaths - 1), MAX_BACKOFF_MS);
+    if (delay > 0) this.log.warn({ delayMs: delay, youngDeaths: this.youngDeaths }, 'workers keep dying young; backing off before forking');
     // One timer serves every death in a burst; it restores the full count.
-    refork ??= setTimeout(() => {
-      refork = null;
-      if (shuttingDown) return;
-      const missing = wanted - liveWorkers().filter((w) => !retiring.has(w.id)).length;
-      for (let i = 0; i < missing; i++) fork();
+    this.refork ??= setTimeout(() => {
+      this.refork = null;
+      if (this.shuttingDown) return;
+      const missing = this.wanted - this.liveWorkers().filter((w) => !this.retiring.has(w.id)).length;
+      for (let i = 0; i < missing; i++) this.fork();
     }, delay);
-  });
+  }
 
   /** Asks a worker to drain and stop; resolves when it has exited. */
-  const retire = (worker: Worker): Promise<void> =>
-    new Promise<void>((done) => {
-      retiring.add(worker.id);
+  private retire(worker: Worker): Promise<void> {
+    return new Promise<void>((done) => {
+      this.retiring.add(worker.id);
       if (worker.isDead()) return done();
       worker.once('exit', () => done());
-      send(worker, { type: 'shutdown' });
+      this.send(worker, { type: 'shutdown' });
       // A worker still booting may not listen for messages yet: say it
       // again once it serves.
-      if (!serving.has(worker.id)) worker.once('listening', () => send(worker, { type: 'shutdown' }));
+      if (!this.serving.has(worker.id)) worker.once('listening', () => this.send(worker, { type: 'shutdown' }));
     });
+  }
 
-  const rollingRestart = new RollingRestart({
-    log,
-    bootTimeoutMs: config.shutdownTimeoutMs + 20 * SECOND,
-    oldWorkers: () => liveWorkers().filter((w) => !retiring.has(w.id)),
-    fork,
-    retire,
-    isStopping: () => shuttingDown,
-    lockFile: watchesLockFile ? config.schedulerLockFile : null,
-  });
-
-  // The sign-in counters of LEADER_ELECTION=lockfile live here, shared by the
-  // workers over IPC (rate-limiter-flexible's own channel, beside ours).
-  if (config.leaderElection === 'lockfile') startSignInLimitsInPrimary();
-  log.info({ workers: wanted }, 'primary starting workers');
-  for (let i = 0; i < wanted; i++) fork();
-
-  return new Promise((resolve) => {
-    const shutdown = (signal: string) => {
-      if (shuttingDown) {
-        log.warn({ signal }, 'second signal: forcing workers down');
-        for (const worker of liveWorkers()) worker.process.kill('SIGKILL');
-        return;
-      }
-      shuttingDown = true;
-      wanted = 0;
-      if (refork) clearTimeout(refork);
-      log.info({ signal }, 'primary draining workers');
-      const workers = liveWorkers();
-      let failed = 0;
-      for (const worker of workers) {
-        worker.once('exit', (code, sig) => {
-          if (code !== 0 || sig) failed += 1;
-        });
-      }
-      // Workers bound their own drain by SHUTDOWN_TIMEOUT_MS; this is the backstop.
-      const force = setTimeout(() => {
-        log.error('workers did not stop in time; killing them');
-        for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGKILL');
-      }, config.shutdownTimeoutMs + 5 * SECOND);
-      force.unref();
-      void Promise.all(workers.map(retire)).then(() => {
-        clearTimeout(force);
-        log.info({ failed }, 'primary stopped');
-        resolve(failed === 0 ? 0 : 1);
+  private shutdown(signal: string, resolve: (code: number) => void): void {
+    const { log } = this;
+    if (this.shuttingDown) {
+      log.warn({ signal }, 'second signal: forcing workers down');
+      for (const worker of this.liveWorkers()) worker.process.kill('SIGKILL');
+      return;
+    }
+    this.shuttingDown = true;
+    this.wanted = 0;
+    if (this.refork) clearTimeout(this.refork);
+    log.info({ signal }, 'primary draining workers');
+    const workers = this.liveWorkers();
+    let failed = 0;
+    for (const worker of workers) {
+      worker.once('exit', (code, sig) => {
+        if (code !== 0 || sig) failed += 1;
       });
-    };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    // Without a handler SIGHUP would end the primary and every worker with it.
-    process.on('SIGHUP', () => rollingRestart.request());
-  });
+    }
+    // Workers bound their own drain by SHUTDOWN_TIMEOUT_MS; this is the backstop.
+    const force = setTimeout(() => {
+      log.error('workers did not stop in time; killing them');
+      for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGKILL');
+    }, this.config.shutdownTimeoutMs + 5 * SECOND);
+    force.unref();
+    void Promise.all(workers.map((w) => this.retire(w))).then(() => {
+      clearTimeout(force);
+      log.info({ failed }, 'primary stopped');
+      resolve(failed === 0 ? 0 : 1);
+    });
+  }
 }

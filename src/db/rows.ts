@@ -1,9 +1,10 @@
-// Instants are stored as epoch milliseconds (BIGINT). mysql2 may hand a BIGINT
-// back as a string; everything read from the database goes through here.
-export function ms(value: unknown): number {
+// Instants (epoch milliseconds), ids and terms are stored as BIGINT; mysql2
+// may hand a BIGINT back as a string. Every such value read from the database
+// goes through here.
+export function numberFromDb(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
-export function msOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : ms(value);
+export function numberFromDbOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : numberFromDb(value);
 }

@@ -10,7 +10,7 @@
 //
 // Instants are BIGINT epoch ms: better-sqlite3 returns a number, mysql2 a
 // number or (beyond 2^53, with supportBigNumbers) a string, so they are read
-// through ms()/msOrNull() from rows.ts. BIGINT ids (bigIncrements) likewise.
+// through numberFromDb()/numberFromDbOrNull() from rows.ts. BIGINT ids (bigIncrements) likewise.
 // Status and role columns are plain strings here: the types that narrow them
 // live in the layers above, which cast at their boundary converters.
 

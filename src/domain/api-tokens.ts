@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ApiTokenRow, UserRow } from '../db/tables.js';
 import { readRows } from '../db/read-cache.js';
-import { msOrNull } from '../db/rows.js';
+import { numberFromDbOrNull } from '../db/rows.js';
 import { toIso, toIsoOrNull } from '../time.js';
 import type { User } from './users.js';
 import type { Role } from '../validation.js';
@@ -52,7 +52,7 @@ export async function userForApiToken(db: Knex, token: string): Promise<User | u
 /** A user's tokens, never their secrets; oldest first. */
 export async function listApiTokens(db: Knex, userId: number): Promise<ApiTokenInfo[]> {
   const rows = await db<ApiTokenRow>('api_tokens').where({ user_id: userId }).orderBy('id');
-  return rows.map((r) => ({ id: Number(r.id), label: r.label, createdAt: Number(r.created_at), lastUsedAt: msOrNull(r.last_used_at), expiresAt: msOrNull(r.expires_at) }));
+  return rows.map((r) => ({ id: Number(r.id), label: r.label, createdAt: Number(r.created_at), lastUsedAt: numberFromDbOrNull(r.last_used_at), expiresAt: numberFromDbOrNull(r.expires_at) }));
 }
 
 export function apiTokenJson(t: ApiTokenInfo) {
@@ -64,5 +64,5 @@ export async function revokeApiToken(db: Knex, id: number): Promise<(ApiTokenInf
   const row = await db<ApiTokenRow>('api_tokens').where({ id }).first();
   if (!row) return null;
   await db('api_tokens').where({ id }).delete();
-  return { id: Number(row.id), userId: Number(row.user_id), label: row.label, createdAt: Number(row.created_at), lastUsedAt: msOrNull(row.last_used_at), expiresAt: msOrNull(row.expires_at) };
+  return { id: Number(row.id), userId: Number(row.user_id), label: row.label, createdAt: Number(row.created_at), lastUsedAt: numberFromDbOrNull(row.last_used_at), expiresAt: numberFromDbOrNull(row.expires_at) };
 }

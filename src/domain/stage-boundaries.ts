@@ -2,7 +2,7 @@
 // given boundary (the console names the one the leader is armed for), and how
 // late each transition came after the boundary it crossed (its lag).
 import type { Knex } from 'knex';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { CourseRow, StageRow, StageTransitionRow } from '../db/tables.js';
 
 /** The causes of the transitions the scheduler makes; edits and creations have no lag. */
@@ -31,7 +31,7 @@ export function transitionLagMs(t: TransitionTiming, stage: { startDate: number;
 /** The newest transition id, to tell a sweep's rows from the older ones. */
 export async function lastTransitionId(db: Knex): Promise<number> {
   const row = (await db<StageTransitionRow>('stage_transitions').max({ id: 'id' }).first()) as { id: unknown } | undefined;
-  return row?.id === null || row?.id === undefined ? 0 : ms(row.id);
+  return row?.id === null || row?.id === undefined ? 0 : numberFromDb(row.id);
 }
 
 type SweepLagRow = Pick<StageTransitionRow, 'from_status' | 'to_status' | 'at' | 'cause'> & Pick<StageRow, 'start_date' | 'end_date'>;
@@ -55,7 +55,7 @@ export async function sweepTransitionLags(db: Knex, sweep: { afterId: number; at
   const rows = await q;
   const lags: number[] = [];
   for (const r of rows) {
-    const lag = transitionLagMs({ from: r.from_status, to: r.to_status, at: ms(r.at), cause: r.cause }, { startDate: ms(r.start_date), endDate: ms(r.end_date) });
+    const lag = transitionLagMs({ from: r.from_status, to: r.to_status, at: numberFromDb(r.at), cause: r.cause }, { startDate: numberFromDb(r.start_date), endDate: numberFromDb(r.end_date) });
     if (lag !== null) lags.push(lag);
   }
   return lags;
@@ -92,7 +92,7 @@ export async function stagesAtBoundary(db: Knex, at: number, limit = 5): Promise
     courseId: Number(r.course_id),
     courseCode: r.code,
     courseTitle: r.title,
-    crossing: r.status === 'pending' && ms(r.start_date) === at ? ('opens' as const) : ('closes' as const),
+    crossing: r.status === 'pending' && numberFromDb(r.start_date) === at ? ('opens' as const) : ('closes' as const),
   }));
   if (rows.length <= limit) return { stages, more: 0 };
   // Only when the first page is full: how many share the boundary in all.

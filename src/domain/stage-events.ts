@@ -1,8 +1,12 @@
-// "A stage's dates changed": announced by the domain functions that change
-// them (create, update, delete of a stage or its course), after the change is
-// committed. The worker hands the news on to the leader (leader-link.ts),
-// whose due-time trigger then looks again for the next boundary.
-type Listener = () => void;
+// "Stages changed": announced by the domain functions that change a stage's
+// dates (create, update, delete of a stage or its course) and by the sweep
+// that moves statuses, after the change is committed. The worker hands the
+// news on (scheduler/leader-link.ts): open live pages look again, and a
+// change of dates makes the leader look again for the next boundary.
+/** 'dates': a person changed when stages open or close; 'statuses': the sweep moved some. */
+export type StageChange = 'dates' | 'statuses';
+
+type Listener = (change: StageChange) => void;
 
 const listeners = new Set<Listener>();
 
@@ -12,6 +16,6 @@ export function onStagesChanged(listener: Listener): () => void {
   return () => listeners.delete(listener);
 }
 
-export function announceStagesChanged(): void {
-  for (const listener of listeners) listener();
+export function announceStagesChanged(change: StageChange = 'dates'): void {
+  for (const listener of listeners) listener(change);
 }

@@ -4,12 +4,14 @@
 // their statuses (one UPDATE per batch), so 100k due stages cost a few
 // statements per few thousand stages, not 100k round trips, and no
 // transaction holds its row locks (MySQL) or the write lock (SQLite) for
-// longer than one batch takes.
+// longer than one batch takes. SQLite sweeps the whole due set at once
+// (sweepWholeDueSet), MySQL in batches (sweepInBatches).
 import type { Knex } from 'knex';
 import { dbNowMs } from '../db/clock.js';
 import { isMysql } from '../db/dialect.js';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { StageRow } from '../db/tables.js';
+import type { Transactions } from '../db/transactions.js';
 import type { SweepCause } from './stage-status.js';
 
 export interface SweepResult {
@@ -23,27 +25,19 @@ export interface SweepResult {
   longestBatchMs: number;
 }
 
-/** Runs one batch's writes in a transaction; the scheduler's fences it with the leader's term. */
-export type InTransaction = <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
-
 export interface SweepOptions {
   /** Due stages moved per transaction (default SWEEP_BATCH_SIZE). */
   batchSize?: number;
-  /** Default: a plain transaction on `db`. */
-  inTransaction?: InTransaction;
 }
 
 /**
- * Due stages per transaction. MySQL/MariaDB: 2,000 rows (measured against
- * 1,000, 3,000 and 5,000 in bench:stages, README "The sweep"), so a
- * submission waiting on a stage row (its foreign key check) or a write of
- * the scheduler waiting on the term row waits one batch (some tens of
- * milliseconds, a few hundred with a cold buffer pool) at most, where one
- * transaction for 100,000 stages held them for seconds. SQLite: one
+ * Due stages per transaction. MySQL/MariaDB: a batch, so a submission
+ * waiting on a stage row (its foreign key check) or a write of the scheduler
+ * waiting on the term row waits one batch at most, not the whole sweep; the
+ * size is measured in bench:stages (docs/performance.md). SQLite: one
  * transaction, set-based over the whole due set (four statements, no id
  * lists), the fastest there: writers wait for it in any case (one writer at
- * a time, and SQLite's busy wait is not first come first served), and it
- * holds the write lock for some tens of milliseconds per 10,000 stages.
+ * a time, and SQLite's busy wait is not first come first served).
  */
 export const SWEEP_BATCH_SIZE = { mysql: 2000, sqlite: Number.POSITIVE_INFINITY } as const;
 
@@ -57,6 +51,16 @@ interface Batch {
   completed: number;
 }
 
+/** One sweep's state: its transactions, its cause, the instant it judges by and what it did so far. */
+interface Sweep {
+  transaction: Transactions;
+  cause: SweepCause;
+  mysql: boolean;
+  /** Read by the first batch under its lock; every later batch judges by it too. */
+  now?: number;
+  result: SweepResult;
+}
+
 /**
  * Brings every stage's status in line with the database clock and records
  * each step in stage_transitions, a batch per transaction. Each batch takes
@@ -68,96 +72,103 @@ interface Batch {
  * when this one reads it. On MySQL an advisory lock also keeps two sweeps'
  * batches from interleaving. All batches judge by one instant, read by the
  * first batch under its lock, so it is never older than the instant of a
- * sweep that committed before it.
+ * sweep that committed before it. The transitions carry the transaction's term.
  */
-export async function advanceStageStatuses(db: Knex, cause: SweepCause, term: number | null = null, options: SweepOptions = {}): Promise<SweepResult> {
-  const mysql = isMysql(db);
+export async function advanceStageStatuses(transaction: Transactions, cause: SweepCause, options: SweepOptions = {}): Promise<SweepResult> {
+  const mysql = isMysql(transaction.db);
   const batchSize = Math.max(1, options.batchSize ?? SWEEP_BATCH_SIZE[mysql ? 'mysql' : 'sqlite']);
-  const inTransaction: InTransaction = options.inTransaction ?? ((work) => db.transaction(work));
-  const result: SweepResult = { activated: 0, completed: 0, now: 0, batches: 0, longestBatchMs: 0 };
-  let now: number | undefined;
+  const sweep: Sweep = { transaction, cause, mysql, result: { activated: 0, completed: 0, now: 0, batches: 0, longestBatchMs: 0 } };
+  if (Number.isFinite(batchSize)) await sweepInBatches(sweep, batchSize);
+  else await sweepWholeDueSet(sweep);
+  return { ...sweep.result, now: sweep.now! };
+}
 
-  const runBatch = async (phase: (trx: Knex.Transaction, now: number) => Promise<Batch>): Promise<Batch> => {
-    const began = performance.now();
-    const batch = await inTransaction(async (trx) => {
-      if (mysql) {
-        // mysql2 answers a raw query with [rows, fields]; GET_LOCK gives 1, 0 or NULL.
-        const [[row]] = (await trx.raw('SELECT GET_LOCK(?, ?) AS got', [MYSQL_SWEEP_LOCK, MYSQL_LOCK_WAIT_S])) as [{ got: number | null }[], unknown];
-        if (Number(row.got) !== 1) throw new Error(`Another stage sweep held ${MYSQL_SWEEP_LOCK} for over ${MYSQL_LOCK_WAIT_S} s`);
-      } else {
-        // A write first, so SQLite takes the write lock (waiting up to
-        // busy_timeout) before reading anything: a read-then-write
-        // transaction could fail with SQLITE_BUSY instead of waiting.
-        await trx('stages').where('id', -1).update({ status: trx.ref('status') });
-      }
-      try {
-        now ??= await dbNowMs(trx);
-        return await phase(trx, now);
-      } finally {
-        if (mysql) await trx.raw('SELECT RELEASE_LOCK(?)', [MYSQL_SWEEP_LOCK]);
-      }
-    });
-    result.batches += 1;
-    result.longestBatchMs = Math.max(result.longestBatchMs, performance.now() - began);
-    result.activated += batch.activated;
-    result.completed += batch.completed;
-    return batch;
-  };
+/** One transaction, set-based: the statements select the due stages themselves. */
+async function sweepWholeDueSet(sweep: Sweep): Promise<void> {
+  await runBatch(sweep, async (trx, at) => {
+    const due = (q: Knex.QueryBuilder) => void q.where('next_boundary', '<=', at);
+    await recordTransitions(sweep, trx, at, 'pending', 'active', (q) => void q.where(due).andWhere('status', 'pending'));
+    await recordTransitions(sweep, trx, at, 'active', 'completed', (q) => void q.where(due).andWhere('end_date', '<=', at));
+    const completed = await trx('stages').where(due).andWhere('end_date', '<=', at).update({ status: 'completed' });
+    const activated = await trx('stages').where(due).andWhere('status', 'pending').update({ status: 'active' });
+    return { moved: activated + completed, activated, completed };
+  });
+}
 
-  // A due stage is one whose next boundary (a generated column, indexed:
-  // the start of a pending stage, the end of an active one) has passed. It
-  // opens if it is pending, and closes if its end has passed too: a stage
-  // whose whole window passed while nobody was watching goes through both
-  // steps, so its history still shows it was open.
-  const record = (trx: Knex.Transaction, at: number, from: string, to: string, which: (q: Knex.QueryBuilder) => void) => {
-    const rows = trx('stages')
-      .select('id', trx.raw('? as from_status', [from]), trx.raw('? as to_status', [to]), trx.raw('? as at', [at]), trx.raw('? as cause', [cause]), trx.raw('? as term', [term]))
-      .where(which);
-    // MySQL: rows read (and share-locked) in id order, the order every sweep
-    // locks in. SQLite takes no row locks, and an ORDER BY id there makes it
-    // scan the whole table in id order rather than read the due range of the
-    // next_boundary index and sort it.
-    if (mysql) rows.orderBy('id');
-    return trx.into(trx.raw('?? (??, ??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause', 'term'])).insert(rows);
-  };
-  if (!Number.isFinite(batchSize)) {
-    // One batch, set-based: the statements select the due stages themselves.
-    await runBatch(async (trx, at) => {
-      const due = (q: Knex.QueryBuilder) => void q.where('next_boundary', '<=', at);
-      await record(trx, at, 'pending', 'active', (q) => void q.where(due).andWhere('status', 'pending'));
-      await record(trx, at, 'active', 'completed', (q) => void q.where(due).andWhere('end_date', '<=', at));
-      const completed = await trx('stages').where(due).andWhere('end_date', '<=', at).update({ status: 'completed' });
-      const activated = await trx('stages').where(due).andWhere('status', 'pending').update({ status: 'active' });
-      return { moved: activated + completed, activated, completed };
-    });
-    result.now = now!;
-    return result;
-  }
-
-  // Batches: the first batchSize due stages, locked (FOR UPDATE, so what is
-  // read is their latest committed state and stays so), then moved by id:
-  // the pending ones open, those whose end passed close, and one UPDATE sets
-  // each one's new status. A moved stage is no longer due (its next boundary
-  // is its end, in the future, or none), so the next batch reads the next ones.
+/**
+ * Batches: the first batchSize due stages, locked (FOR UPDATE, so what is
+ * read is their latest committed state and stays so), then moved by id: the
+ * pending ones open, those whose end passed close, and one UPDATE sets each
+ * one's new status. A moved stage is no longer due (its next boundary is its
+ * end, in the future, or none), so the next batch reads the next ones.
+ */
+async function sweepInBatches(sweep: Sweep, batchSize: number): Promise<void> {
   for (;;) {
-    const batch = await runBatch(async (trx, at) => {
+    const batch = await runBatch(sweep, async (trx, at) => {
       const query = trx('stages').where('next_boundary', '<=', at).orderBy('next_boundary').limit(batchSize).select('id', 'status', 'end_date');
-      const rows = (await (mysql ? query.forUpdate() : query)) as Pick<StageRow, 'id' | 'status' | 'end_date'>[];
+      const rows = (await (sweep.mysql ? query.forUpdate() : query)) as Pick<StageRow, 'id' | 'status' | 'end_date'>[];
       if (rows.length === 0) return { moved: 0, activated: 0, completed: 0 };
       const ids = rows.map((r) => Number(r.id));
       const opening = rows.filter((r) => r.status === 'pending').map((r) => Number(r.id));
-      const closing = rows.filter((r) => ms(r.end_date) <= at).map((r) => Number(r.id));
-      if (opening.length) await record(trx, at, 'pending', 'active', (q) => void q.whereIn('id', opening));
-      if (closing.length) await record(trx, at, 'active', 'completed', (q) => void q.whereIn('id', closing));
+      const closing = rows.filter((r) => numberFromDb(r.end_date) <= at).map((r) => Number(r.id));
+      if (opening.length) await recordTransitions(sweep, trx, at, 'pending', 'active', (q) => void q.whereIn('id', opening));
+      if (closing.length) await recordTransitions(sweep, trx, at, 'active', 'completed', (q) => void q.whereIn('id', closing));
       await trx('stages')
         .whereIn('id', ids)
         .update({ status: trx.raw('CASE WHEN ?? <= ? THEN ? ELSE ? END', ['end_date', at, 'completed', 'active']) });
       return { moved: rows.length, activated: rows.length - closing.length, completed: closing.length };
     });
-    if (batch.moved < batchSize) break;
+    if (batch.moved < batchSize) return;
   }
-  result.now = now!;
-  return result;
+}
+
+/** Runs one batch in a transaction of its own, under the sweep's lock, and adds up what it did. */
+async function runBatch(sweep: Sweep, phase: (trx: Knex.Transaction, now: number) => Promise<Batch>): Promise<Batch> {
+  const began = performance.now();
+  const batch = await sweep.transaction(async (trx) => {
+    if (sweep.mysql) {
+      // mysql2 answers a raw query with [rows, fields]; GET_LOCK gives 1, 0 or NULL.
+      const [[row]] = (await trx.raw('SELECT GET_LOCK(?, ?) AS got', [MYSQL_SWEEP_LOCK, MYSQL_LOCK_WAIT_S])) as [{ got: number | null }[], unknown];
+      if (Number(row.got) !== 1) throw new Error(`Another stage sweep held ${MYSQL_SWEEP_LOCK} for over ${MYSQL_LOCK_WAIT_S} s`);
+    } else {
+      // A write first, so SQLite takes the write lock (waiting up to
+      // busy_timeout) before reading anything: a read-then-write
+      // transaction could fail with SQLITE_BUSY instead of waiting.
+      await trx('stages').where('id', -1).update({ status: trx.ref('status') });
+    }
+    try {
+      sweep.now ??= await dbNowMs(trx);
+      return await phase(trx, sweep.now);
+    } finally {
+      if (sweep.mysql) await trx.raw('SELECT RELEASE_LOCK(?)', [MYSQL_SWEEP_LOCK]);
+    }
+  });
+  const { result } = sweep;
+  result.batches += 1;
+  result.longestBatchMs = Math.max(result.longestBatchMs, performance.now() - began);
+  result.activated += batch.activated;
+  result.completed += batch.completed;
+  return batch;
+}
+
+/**
+ * A due stage is one whose next boundary (a generated column, indexed: the
+ * start of a pending stage, the end of an active one) has passed. It opens if
+ * it is pending, and closes if its end has passed too: a stage whose whole
+ * window passed while nobody was watching goes through both steps, so its
+ * history still shows it was open.
+ */
+function recordTransitions(sweep: Sweep, trx: Knex.Transaction, at: number, from: string, to: string, which: (q: Knex.QueryBuilder) => void) {
+  const { cause, transaction } = sweep;
+  const rows = trx('stages')
+    .select('id', trx.raw('? as from_status', [from]), trx.raw('? as to_status', [to]), trx.raw('? as at', [at]), trx.raw('? as cause', [cause]), trx.raw('? as term', [transaction.term]))
+    .where(which);
+  // MySQL: rows read (and share-locked) in id order, the order every sweep
+  // locks in. SQLite takes no row locks, and an ORDER BY id there makes it
+  // scan the whole table in id order rather than read the due range of the
+  // next_boundary index and sort it.
+  if (sweep.mysql) rows.orderBy('id');
+  return trx.into(trx.raw('?? (??, ??, ??, ??, ??, ??)', ['stage_transitions', 'stage_id', 'from_status', 'to_status', 'at', 'cause', 'term'])).insert(rows);
 }
 
 /**
@@ -168,5 +179,5 @@ export async function advanceStageStatuses(db: Knex, cause: SweepCause, term: nu
 export async function nextStageBoundary(db: Knex): Promise<number | null> {
   // MIN skips NULLs anyway; the condition lets SQLite use its partial index.
   const row = await db('stages').whereNotNull('next_boundary').min({ at: 'next_boundary' }).first();
-  return row?.at === null || row?.at === undefined ? null : ms(row.at);
+  return row?.at === null || row?.at === undefined ? null : numberFromDb(row.at);
 }

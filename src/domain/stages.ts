@@ -5,7 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { dbNowMs } from '../db/clock.js';
 import { lockRows } from '../db/locks.js';
 import { readRows } from '../db/read-cache.js';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { StageRow, StageTransitionRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { canManage, getManagedCourse, MANAGERS_ONLY, toCourse, visibleToSql, type Course } from './courses.js';
@@ -52,14 +52,16 @@ function toStage(row: StageRow): Stage {
     courseId: Number(row.course_id),
     name: String(row.name),
     description: String(row.description ?? ''),
-    startDate: ms(row.start_date),
-    endDate: ms(row.end_date),
+    startDate: numberFromDb(row.start_date),
+    endDate: numberFromDb(row.end_date),
     status: row.status as StageStatus,
   };
 }
 
+export const END_NOT_AFTER_START = 'end_not_after_start';
+
 function checkWindow(startDate: number, endDate: number): void {
-  if (endDate <= startDate) throw ValidationError.field('endDate', 'must be after startDate');
+  if (endDate <= startDate) throw ValidationError.field('endDate', 'must be after startDate', END_NOT_AFTER_START);
 }
 
 /** Where a page of stages ends: they are ordered by start, then id. */
@@ -111,11 +113,30 @@ export async function getVisibleStage(db: Knex, actor: Actor, id: number): Promi
   return { stage: toStage(row), course, member: Number(row.member) === 1 };
 }
 
+/**
+ * A stage and its course the actor was found to be allowed to change. Only
+ * getManagedStage makes one, so the writes below that take it need not read
+ * the same rows again to check, and still refuse one made any other way.
+ */
+export interface ManagedStage {
+  readonly actor: Actor;
+  readonly stage: Stage;
+  readonly course: Course;
+}
+
+const checkedStages = new WeakSet<ManagedStage>();
+
+function assertChecked(managed: ManagedStage): void {
+  if (!checkedStages.has(managed)) throw new ForbiddenError(MANAGERS_ONLY);
+}
+
 /** The stage and its course if the actor may change them: 404 if invisible, 403 if only visible. */
-export async function getManagedStage(db: Knex, actor: Actor, id: number): Promise<{ stage: Stage; course: Course }> {
+export async function getManagedStage(db: Knex, actor: Actor, id: number): Promise<ManagedStage> {
   const { stage, course } = await getVisibleStage(db, actor, id);
   if (!canManage(actor, course)) throw new ForbiddenError(MANAGERS_ONLY);
-  return { stage, course };
+  const managed: ManagedStage = Object.freeze({ actor, stage, course });
+  checkedStages.add(managed);
+  return managed;
 }
 
 export async function createStage(db: Knex, actor: Actor, courseId: number, input: StageInput): Promise<Stage> {
@@ -143,9 +164,9 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
   return stage;
 }
 
-export async function updateStage(db: Knex, actor: Actor, id: number, input: Partial<StageInput>): Promise<Stage> {
-  const { course } = await getVisibleStage(db, actor, id);
-  await getManagedCourse(db, actor, course.id);
+export async function updateStage(db: Knex, managed: ManagedStage, input: Partial<StageInput>): Promise<Stage> {
+  assertChecked(managed);
+  const { id } = managed.stage;
   const stage = await db.transaction(async (trx) => {
     const now = await dbNowMs(trx);
     // Write first: on SQLite this takes the write lock before anything is read
@@ -186,9 +207,10 @@ export async function countStageSubmissions(db: Knex, stageId: number): Promise<
  * unless an admin passes `force`. The stage row is locked first: a submission
  * being handed in meanwhile either is counted or finds the stage gone.
  */
-export async function deleteStage(db: Knex, actor: Actor, id: number, { force = false }: { force?: boolean } = {}): Promise<void> {
-  await getManagedStage(db, actor, id);
-  if (force && actor.role !== 'admin') throw new ForbiddenError('Only an admin may delete a stage together with its submissions');
+export async function deleteStage(db: Knex, managed: ManagedStage, { force = false }: { force?: boolean } = {}): Promise<void> {
+  assertChecked(managed);
+  const { id } = managed.stage;
+  if (force && managed.actor.role !== 'admin') throw new ForbiddenError('Only an admin may delete a stage together with its submissions');
   await db.transaction(async (trx) => {
     if (!(await lockRows(trx, 'stages', { id }, 'updated_at'))) throw new NotFoundError('Stage');
     const submissions = await countStageSubmissions(trx, id);
@@ -209,6 +231,6 @@ export async function listTransitions(db: Knex, actor: Actor, stageId: number, {
   await getVisibleStage(db, actor, stageId);
   const query = db<StageTransitionRow>('stage_transitions').where({ stage_id: stageId }).orderBy('id').limit(limit + 1);
   if (after !== undefined) query.andWhere('id', '>', after);
-  const rows = (await query).map((r) => ({ id: ms(r.id), from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: ms(r.at), cause: String(r.cause) }));
+  const rows = (await query).map((r) => ({ id: numberFromDb(r.id), from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: numberFromDb(r.at), cause: String(r.cause) }));
   return pageOf(rows, limit, (t) => t.id);
 }

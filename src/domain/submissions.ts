@@ -9,7 +9,7 @@ import { dbNowMs, SQLITE_NOW_MS } from '../db/clock.js';
 import { isForeignKeyViolation } from '../db/errors.js';
 import { lockRows } from '../db/locks.js';
 import { canRunImmediate, sqliteImmediate } from '../db/sqlite-immediate.js';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import { toIso } from '../time.js';
 import { canManage, type Course } from './courses.js';
 import { getVisibleStage, type Stage } from './stages.js';
@@ -44,7 +44,7 @@ function toSubmission(row: Record<string, unknown>): Submission {
     studentId: Number(row.student_id),
     body: (row.body as string | null) ?? null,
     link: (row.link as string | null) ?? null,
-    createdAt: ms(row.created_at),
+    createdAt: numberFromDb(row.created_at),
   };
 }
 

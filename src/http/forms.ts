@@ -3,11 +3,13 @@
 import type { Request, Response } from 'express';
 import { ConflictError, ValidationError, type AppError, type FieldProblem } from '../errors.js';
 import { readableBody } from './body.js';
+import { END_NOT_AFTER_START } from '../domain/stages.js';
 
 export type FieldErrors = Record<string, string>;
 
-// The domain names other fields by their JSON names; a page names them as its labels do.
-const PAGE_WORDING: Record<string, string> = { 'must be after startDate': 'must be after the start date' };
+// The domain names other fields by their JSON names; a page names them as its
+// labels do. Keyed by the problem's code, so a reworded message still matches.
+const PAGE_WORDING: Record<string, string> = { [END_NOT_AFTER_START]: 'must be after the start date' };
 
 /** Messages per field of a validation error, or of a conflict naming fields (a taken code); else undefined. */
 export function fieldErrorsOf(err: unknown): FieldErrors | undefined {
@@ -16,7 +18,7 @@ export function fieldErrorsOf(err: unknown): FieldErrors | undefined {
   else if (err instanceof ConflictError && Array.isArray(err.details)) problems = err.details as FieldProblem[];
   if (!problems) return undefined;
   const errors: FieldErrors = {};
-  for (const { field, message } of problems) errors[field] ??= PAGE_WORDING[message] ?? message;
+  for (const { field, message, code } of problems) errors[field] ??= (code && PAGE_WORDING[code]) || message;
   return errors;
 }
 

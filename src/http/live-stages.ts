@@ -8,7 +8,7 @@
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { StageRow } from '../db/tables.js';
 import { SECOND, toIso } from '../time.js';
 
@@ -52,7 +52,7 @@ export class LiveStages {
       .orderBy([{ column: 'start_date' }, { column: 'id' }])
       .limit(MAX_STAGES)
       .select('id', 'status', 'start_date', 'end_date');
-    return rows.map((r) => ({ id: Number(r.id), status: r.status, startDate: toIso(ms(r.start_date)), endDate: toIso(ms(r.end_date)) }));
+    return rows.map((r) => ({ id: Number(r.id), status: r.status, startDate: toIso(numberFromDb(r.start_date)), endDate: toIso(numberFromDb(r.end_date)) }));
   }
 
   /** Holds `res` open as the course's event stream, starting with its stages now. */

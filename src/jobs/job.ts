@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Transactions } from '../db/transactions.js';
 
 /** Why a job body is running: its cron, its due-time trigger, leader start-up, or a person. */
 export type FireReason = 'cron' | 'timer' | 'startup' | 'manual';
@@ -13,13 +14,11 @@ export interface JobContext {
   log: Logger;
   config: Config;
   reason: FireReason;
-  /** The leader's term; null for a local run outside any leadership. */
-  term: number | null;
   /**
-   * Runs a write the job makes because it leads in a transaction that
-   * commits only while this term is the newest (a SupersededError otherwise).
+   * Runs the job's writes in a transaction; in the scheduler it commits only
+   * while this leader's term is the newest (a SupersededError otherwise).
    */
-  write: <T>(work: (db: Knex) => Promise<T>) => Promise<T>;
+  transaction: Transactions;
 }
 
 /** What to do about cron fires that came while no leader was running. */

@@ -23,7 +23,7 @@ export function observingTransitionLag(sweep: (ctx: JobContext) => Promise<Sweep
     const result = await sweep(ctx);
     if (result.activated + result.completed > 0) {
       try {
-        const lags = await sweepTransitionLags(ctx.db, { afterId, at: result.now, term: ctx.term }, TRANSITION_LAG_READ_LIMIT);
+        const lags = await sweepTransitionLags(ctx.db, { afterId, at: result.now, term: ctx.transaction.term }, TRANSITION_LAG_READ_LIMIT);
         for (const lag of lags) stageTransitionLagSeconds.observe(Math.max(0, lag) / 1000);
       } catch (err) {
         // The sweep itself succeeded: a failed read of its figures does not undo that.

@@ -13,20 +13,20 @@ const OWNER_SETTLE_MS = 50;
 const FAILURE_LOG_EVERY_MS = 30_000;
 
 /** What leadership starts and stops; the scheduler in production. */
-export interface LeaderDuty {
+export interface LeaderWork {
   start(): Promise<void>;
   /** Stop now, synchronously: the lock is already gone. */
   halt(): void;
   stop(timeoutMs: number): Promise<void>;
 }
 
-export interface LeadershipDeps<D extends LeaderDuty> {
+export interface LeadershipDeps<D extends LeaderWork> {
   election: Election;
   log: Logger;
   retryMs: number;
   /** Describes where the lock lives, for the log line. */
   lockDescription: string;
-  createDuty(): D;
+  createLeaderWork(): D;
   /** Called once this process, having led, has let go on purpose (stop): a successor may bid now. */
   onReleased?(): void;
 }
@@ -34,7 +34,7 @@ export interface LeadershipDeps<D extends LeaderDuty> {
 /** Why a bid is made now rather than at the next retry; said in the "scheduler started" line. */
 export type BidCause = { kind: 'handed-over' | 'died'; previousPid: number; at?: number };
 
-export class Leadership<D extends LeaderDuty = LeaderDuty> {
+export class Leadership<D extends LeaderWork = LeaderWork> {
   private duty: D | null = null;
   /** A duty between a won bid and the end of its start(): a loss meanwhile must halt it too. */
   private starting: D | null = null;
@@ -94,7 +94,7 @@ export class Leadership<D extends LeaderDuty = LeaderDuty> {
       const won = await election.acquire(this.predecessorFate());
       this.attemptAnswered();
       if (won) {
-        const duty = this.deps.createDuty();
+        const duty = this.deps.createLeaderWork();
         this.starting = duty;
         try {
           await duty.start();

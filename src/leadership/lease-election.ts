@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { nowMsSql } from '../db/clock.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { BigIntColumn, SchedulerLeaseRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { ownerForThisProcess, type Election, type LeadershipSnapshot } from './election.js';
@@ -111,9 +111,9 @@ export class LeaseElection implements Election {
     const { db } = this.options;
     const row = await db('scheduler_leases').where({ name: LEASE }).first<LeaseSighting | undefined>('pid', 'hostname', 'worker_id', 'acquired_at', 'expires_at', 'term', db.raw('? as now_ms', [nowMsSql(db)]));
     // No row, or one released (expires_at 0): nobody leads.
-    if (!row || ms(row.expires_at) === 0) return { state: 'free', owner: null };
-    const owner = { pid: Number(row.pid), hostname: row.hostname, workerId: row.worker_id === null ? null : Number(row.worker_id), acquiredAt: toIso(ms(row.acquired_at)), term: ms(row.term) };
-    return { state: ms(row.expires_at) > ms(row.now_ms) ? 'held' : 'stale', owner };
+    if (!row || numberFromDb(row.expires_at) === 0) return { state: 'free', owner: null };
+    const owner = { pid: Number(row.pid), hostname: row.hostname, workerId: row.worker_id === null ? null : Number(row.worker_id), acquiredAt: toIso(numberFromDb(row.acquired_at)), term: numberFromDb(row.term) };
+    return { state: numberFromDb(row.expires_at) > numberFromDb(row.now_ms) ? 'held' : 'stale', owner };
   }
 
   stillLeading(): Promise<boolean> {

@@ -4,7 +4,7 @@
 // successor closes it, with what it knows of how it ended.
 import type { Knex } from 'knex';
 import { dbNowMs } from '../db/clock.js';
-import { ms, msOrNull } from '../db/rows.js';
+import { numberFromDb, numberFromDbOrNull } from '../db/rows.js';
 import type { JobExecutionRow, LeaderTermRow } from '../db/tables.js';
 import { toIso, toIsoOrNull } from '../time.js';
 
@@ -46,11 +46,11 @@ export async function recordTermStart(trx: Knex.Transaction, term: number, holde
   const startedAt = await dbNowMs(trx);
   const open = await trx<LeaderTermRow>('leader_terms').whereNull('ended_at').andWhere('term', '<', term).select('term', 'started_at');
   for (const row of open) {
-    const endedAt = Math.min(startedAt, fate.endedAt ?? (await lastSignOfLife(trx, ms(row.term), ms(row.started_at))));
+    const endedAt = Math.min(startedAt, fate.endedAt ?? (await lastSignOfLife(trx, numberFromDb(row.term), numberFromDb(row.started_at))));
     await trx<LeaderTermRow>('leader_terms').where({ term: row.term }).update({ ended_at: endedAt, end_reason: fate.reason });
   }
   const previous = await trx<LeaderTermRow>('leader_terms').where('term', '<', term).max({ endedAt: 'ended_at' }).first<{ endedAt: number | string | null } | undefined>();
-  const previousEnd = msOrNull(previous?.endedAt);
+  const previousEnd = numberFromDbOrNull(previous?.endedAt);
   const gapMs = previousEnd === null ? null : Math.max(0, startedAt - previousEnd);
   await trx<LeaderTermRow>('leader_terms').insert({
     term,
@@ -73,7 +73,7 @@ export async function recordTermEnd(db: Knex, term: number, reason: TermEndReaso
 /** A term that ended unannounced was last seen alive at its last recorded fire (or its start). */
 async function lastSignOfLife(trx: Knex.Transaction, term: number, startedAt: number): Promise<number> {
   const row = await trx<JobExecutionRow>('job_executions').where({ term }).max({ at: 'created_at' }).first<{ at: number | string | null } | undefined>();
-  return Math.max(startedAt, msOrNull(row?.at) ?? startedAt);
+  return Math.max(startedAt, numberFromDbOrNull(row?.at) ?? startedAt);
 }
 
 /** Newest first. */
@@ -84,15 +84,15 @@ export async function termHistory(db: Knex, limit = 50): Promise<TermRecord[]> {
 
 function toTermRecord(r: LeaderTermRow): TermRecord {
   return {
-    term: ms(r.term),
+    term: numberFromDb(r.term),
     pid: Number(r.pid),
     hostname: r.hostname,
     workerId: r.worker_id === null ? null : Number(r.worker_id),
     election: r.election,
-    startedAt: ms(r.started_at),
-    endedAt: msOrNull(r.ended_at),
+    startedAt: numberFromDb(r.started_at),
+    endedAt: numberFromDbOrNull(r.ended_at),
     endReason: r.end_reason,
-    gapMs: msOrNull(r.gap_ms),
+    gapMs: numberFromDbOrNull(r.gap_ms),
   };
 }
 

@@ -8,7 +8,7 @@
 // database, whatever its own clock says.
 import type { Knex } from 'knex';
 import { isMysql } from '../db/dialect.js';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { SchedulerTermRow } from '../db/tables.js';
 import { recordTermStart, type PredecessorFate, type TermHolder } from './term-history.js';
 import { countLeaderChange } from './metrics.js';
@@ -36,14 +36,14 @@ export async function takeNextTerm(trx: Knex.Transaction): Promise<number> {
 export async function currentTerm(db: Knex): Promise<number> {
   const row = await db<SchedulerTermRow>('scheduler_terms').where({ name: GROUP }).first('term');
   if (!row) throw new Error('scheduler_terms has no row for the scheduler: run the migrations');
-  return ms(row.term);
+  return numberFromDb(row.term);
 }
 
 /** Throws SupersededError unless `term` is still the newest; holds the term row until the transaction ends. */
 export async function checkTerm(trx: Knex.Transaction, term: number): Promise<void> {
   if (isMysql(trx)) {
     const row = await trx<SchedulerTermRow>('scheduler_terms').where({ name: GROUP }).forUpdate().first('term');
-    const current = row ? ms(row.term) : Number.POSITIVE_INFINITY;
+    const current = row ? numberFromDb(row.term) : Number.POSITIVE_INFINITY;
     if (current !== term) throw new SupersededError(term, current);
     return;
   }

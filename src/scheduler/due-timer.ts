@@ -5,7 +5,9 @@
 // data changed somewhere), it asks again what comes next. Runs only in the
 // leader.
 import schedule from 'node-schedule';
+import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
+import type { JobDefinition } from '../jobs/job.js';
 
 export interface DueTimerDeps {
   /** The earliest due instant (epoch ms), possibly past; null if none. */
@@ -133,4 +135,11 @@ export class DueTimer {
     this.retry = null;
     this.armedFor = null;
   }
+}
+
+/** The due-time trigger of a job that declares one (nextDue), else null. */
+export function dueTimerFor(job: JobDefinition, db: Knex, log: Logger, deps: Pick<DueTimerDeps, 'fire' | 'onArmed'>): DueTimer | null {
+  const nextDue = job.nextDue?.bind(job);
+  if (!nextDue) return null;
+  return new DueTimer({ log: log.child({ jobId: job.id }), findNext: () => nextDue(db), ...deps });
 }

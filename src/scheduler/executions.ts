@@ -4,14 +4,14 @@
 // second insert fails and that fire is recorded as skipped instead of run.
 import type { Knex } from 'knex';
 import { isUniqueViolation } from '../db/errors.js';
-import { ms, msOrNull } from '../db/rows.js';
+import { numberFromDb, numberFromDbOrNull } from '../db/rows.js';
 import type { JobExecutionRow } from '../db/tables.js';
 import { toIso, toIsoOrNull } from '../time.js';
 
 export type ExecutionStatus = 'running' | 'success' | 'error' | 'skipped' | 'missed';
 
 /** Who records an execution: the process, and the leader's term (null for a local CLI run). */
-export interface Runner {
+export interface RecordedBy {
   pid: number;
   hostname: string;
   term?: number | null;
@@ -40,7 +40,7 @@ export interface Execution {
  */
 export function startLagMs(row: Pick<JobExecutionRow, 'claim_key' | 'scheduled_for' | 'started_at' | 'status'>): number | null {
   if (row.claim_key === null || row.started_at === null || row.status === 'skipped') return null;
-  return ms(row.started_at) - ms(row.scheduled_for);
+  return numberFromDb(row.started_at) - numberFromDb(row.scheduled_for);
 }
 
 export function claimKey(jobId: string, scheduledFor: number): string {
@@ -53,7 +53,7 @@ export function claimKey(jobId: string, scheduledFor: number): string {
  */
 export async function claimFire(
   db: Knex,
-  fire: { jobId: string; scheduledFor: number } & Runner,
+  fire: { jobId: string; scheduledFor: number } & RecordedBy,
   now = Date.now(),
 ): Promise<number | null> {
   const row = {
@@ -76,7 +76,7 @@ export async function claimFire(
 }
 
 /** Starts an execution that is not a scheduled fire (run-now), so nothing to claim. */
-export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } & Runner, now = Date.now()): Promise<number> {
+export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } & RecordedBy, now = Date.now()): Promise<number> {
   const [id] = await db('job_executions').insert({
     job_id: fire.jobId,
     scheduled_for: now,
@@ -94,7 +94,7 @@ export async function startUnclaimedExecution(db: Knex, fire: { jobId: string } 
 /** Records a fire that did not run: skipped (overlap, already claimed) or missed. */
 export async function recordOutcome(
   db: Knex,
-  fire: { jobId: string; scheduledFor: number; status: 'skipped' | 'missed'; reason: string } & Runner,
+  fire: { jobId: string; scheduledFor: number; status: 'skipped' | 'missed'; reason: string } & RecordedBy,
   now = Date.now(),
 ): Promise<number> {
   const [id] = await db('job_executions').insert({
@@ -118,7 +118,7 @@ export async function finishExecution(
   now = Date.now(),
 ): Promise<void> {
   const row = await db<JobExecutionRow>('job_executions').where({ id }).first('started_at');
-  const startedAt = msOrNull(row?.started_at) ?? now;
+  const startedAt = numberFromDbOrNull(row?.started_at) ?? now;
   const err = outcome.error as Error | undefined;
   await db('job_executions')
     .where({ id })
@@ -154,14 +154,14 @@ function toExecution(r: JobExecutionRow): Execution {
     id: Number(r.id),
     jobId: String(r.job_id),
     status: r.status as ExecutionStatus,
-    scheduledFor: ms(r.scheduled_for),
-    startedAt: msOrNull(r.started_at),
-    finishedAt: msOrNull(r.finished_at),
+    scheduledFor: numberFromDb(r.scheduled_for),
+    startedAt: numberFromDbOrNull(r.started_at),
+    finishedAt: numberFromDbOrNull(r.finished_at),
     durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
     error: r.error ?? null,
     pid: r.pid === null ? null : Number(r.pid),
     hostname: r.hostname ?? null,
-    term: msOrNull(r.term),
+    term: numberFromDbOrNull(r.term),
     lagMs: startLagMs(r),
   };
 }

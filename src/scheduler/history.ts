@@ -3,7 +3,7 @@
 // most (one sweep a minute plus stage boundaries), so they are bucketed here
 // rather than with dialect-specific date SQL.
 import type { Knex } from 'knex';
-import { ms } from '../db/rows.js';
+import { numberFromDb } from '../db/rows.js';
 import type { JobExecutionRow } from '../db/tables.js';
 import { DAY, HOUR } from '../time.js';
 import { startLagMs, type ExecutionStatus } from './executions.js';
@@ -53,7 +53,7 @@ export async function executionHistory(db: Knex, now = Date.now()): Promise<{ mi
     }
     const status = row.status as ExecutionStatus;
     if (status === 'missed') missedByJob[row.job_id] = (missedByJob[row.job_id] ?? 0) + 1;
-    const bucket = hours[Math.floor((ms(row.created_at) - firstHour) / HOUR)];
+    const bucket = hours[Math.floor((numberFromDb(row.created_at) - firstHour) / HOUR)];
     if (bucket) {
       bucket.counts[status] += 1;
       bucket.total += 1;

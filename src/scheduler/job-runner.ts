@@ -7,17 +7,17 @@ import type { FireReason, JobDefinition } from '../jobs/job.js';
 import type { Logger } from '../log.js';
 import { toIso } from '../time.js';
 import type { Alerter } from './alerts.js';
-import { abandonExecution, finishExecution, type Runner } from './executions.js';
+import { abandonExecution, finishExecution, type RecordedBy } from './executions.js';
 import { recordJobRun } from './job-store.js';
 import { jobRuns } from './metrics.js';
-import { SupersededError, type LeaderWrite } from './leader-writes.js';
+import { fencedTransactions, SupersededError, type LeaderWrite } from './leader-writes.js';
 
 export interface JobRunnerDeps {
   db: Knex;
   log: Logger;
   config: Config;
   alert: Alerter;
-  runner: Runner;
+  recordedBy: RecordedBy;
   /** The job's next cron run, for its bookkeeping row. */
   nextRunAt(jobId: string): number | null;
   /** True once the scheduler halted: claimed fires must not start then. */
@@ -78,10 +78,11 @@ export class JobRunner {
   }
 
   private execute(job: JobDefinition, executionId: number, scheduledFor: number, reason: FireReason): Promise<void> {
-    const { db, log, config, runner, write } = this.deps;
+    const { db, log, config, recordedBy, write } = this.deps;
     const jobLog = log.child({ jobId: job.id, executionId });
-    const term = runner.term ?? null;
-    const body = Promise.resolve().then(() => job.run({ db, log: jobLog, config, reason, term, write }));
+    const term = recordedBy.term ?? null;
+    const transaction = fencedTransactions(db, term);
+    const body = Promise.resolve().then(() => job.run({ db, log: jobLog, config, reason, transaction }));
     const run = (async () => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -98,7 +99,7 @@ export class JobRunner {
         status = 'error';
         await write((trx) => finishExecution(trx, executionId, { status, error: err }));
         const message = err instanceof Error ? err.message : String(err);
-        this.deps.alert({ jobId: job.id, executionId, status: 'error', message, scheduledFor: toIso(scheduledFor), ...runner });
+        this.deps.alert({ jobId: job.id, executionId, status: 'error', message, scheduledFor: toIso(scheduledFor), ...recordedBy });
       } finally {
         clearTimeout(timer);
       }

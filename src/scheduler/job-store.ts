@@ -1,7 +1,7 @@
 // The scheduler_jobs table: what the leader knows about each job, kept so
 // any worker, the CLI and the next leader can read it.
 import type { Knex } from 'knex';
-import { msOrNull } from '../db/rows.js';
+import { numberFromDbOrNull } from '../db/rows.js';
 import type { SchedulerJobRow } from '../db/tables.js';
 import type { JobDefinition } from '../jobs/job.js';
 
@@ -26,11 +26,11 @@ export async function listStoredJobs(db: Knex, jobId?: string): Promise<StoredJo
     id: r.id,
     name: r.name,
     trigger: r.trigger,
-    nextRunAt: msOrNull(r.next_run_at),
-    lastRunAt: msOrNull(r.last_run_at),
+    nextRunAt: numberFromDbOrNull(r.next_run_at),
+    lastRunAt: numberFromDbOrNull(r.last_run_at),
     lastStatus: r.last_status ?? null,
     paused: Boolean(r.paused),
-    nextDueAt: msOrNull(r.next_due_at),
+    nextDueAt: numberFromDbOrNull(r.next_due_at),
   }));
 }
 

@@ -4,7 +4,7 @@ import cronParser from 'cron-parser';
 import type { JobDefinition } from '../jobs/job.js';
 import { toIso } from '../time.js';
 import type { Alerter } from './alerts.js';
-import { recordOutcome, type Runner } from './executions.js';
+import { recordOutcome, type RecordedBy } from './executions.js';
 import type { LeaderWrite } from './leader-writes.js';
 
 /** Fires this late after their instant count as missed, not as a slow start. */
@@ -15,7 +15,7 @@ const MAX_MISSED_ROWS = 100;
 export interface MissedFireDeps {
   write: LeaderWrite;
   alert: Alerter;
-  runner: Runner;
+  recordedBy: RecordedBy;
 }
 
 /**
@@ -36,7 +36,7 @@ export async function recordMissedFires(deps: MissedFireDeps, job: JobDefinition
     for (const [i, at] of fires.entries()) {
       const last = i === fires.length - 1;
       const reason = `no leader was running${last && more ? `; further fires until ${toIso(now)} were missed too` : ''}`;
-      id = await recordOutcome(db, { jobId: job.id, scheduledFor: at, status: 'missed', reason, ...deps.runner });
+      id = await recordOutcome(db, { jobId: job.id, scheduledFor: at, status: 'missed', reason, ...deps.recordedBy });
     }
     return id;
   });
@@ -46,6 +46,6 @@ export async function recordMissedFires(deps: MissedFireDeps, job: JobDefinition
   return fires.length;
 }
 
-export function alertMissed(deps: Pick<MissedFireDeps, 'alert' | 'runner'>, job: JobDefinition, executionId: number, scheduledFor: number, message: string): void {
-  deps.alert({ jobId: job.id, executionId, status: 'missed', message, scheduledFor: toIso(scheduledFor), ...deps.runner });
+export function alertMissed(deps: Pick<MissedFireDeps, 'alert' | 'recordedBy'>, job: JobDefinition, executionId: number, scheduledFor: number, message: string): void {
+  deps.alert({ jobId: job.id, executionId, status: 'missed', message, scheduledFor: toIso(scheduledFor), ...deps.recordedBy });
 }

@@ -6,14 +6,14 @@
 import type { FireReason, JobDefinition } from '../jobs/job.js';
 import type { Logger } from '../log.js';
 import { toIso } from '../time.js';
-import { recordOutcome, type Runner } from './executions.js';
+import { recordOutcome, type RecordedBy } from './executions.js';
 import { recordNextRun } from './job-store.js';
 import type { LeaderWrite } from './leader-writes.js';
 import { PAUSED_REASON } from './pause.js';
 
 export interface PausedFiresDeps {
   write: LeaderWrite;
-  runner: Runner;
+  recordedBy: RecordedBy;
   log: Logger;
   nextRunAt: (jobId: string) => number | null;
 }
@@ -30,7 +30,7 @@ export class PausedFires {
   }
 
   async skip(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt: number): Promise<void> {
-    const { write, runner, log, nextRunAt } = this.deps;
+    const { write, recordedBy, log, nextRunAt } = this.deps;
     if (reason === 'timer') {
       if (this.skippedDueAt.get(job.id) === dueAt) return;
       this.skippedDueAt.set(job.id, dueAt);
@@ -38,8 +38,8 @@ export class PausedFires {
     // The next run moves on, so the console shows it and the next leader
     // does not take the paused time for fires missed while nobody led.
     await write(async (db) => {
-      await recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: PAUSED_REASON, ...runner });
-      await recordNextRun(db, job.id, nextRunAt(job.id), runner.term ?? null);
+      await recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: PAUSED_REASON, ...recordedBy });
+      await recordNextRun(db, job.id, nextRunAt(job.id), recordedBy.term ?? null);
     });
     log.info({ jobId: job.id, scheduledFor: toIso(scheduledFor), reason }, 'fire skipped: the job is paused');
   }

@@ -1,12 +1,14 @@
-// The database queue for run-now requests made outside the cluster. The
-// requester inserts a row; the leader claims it with a conditional UPDATE
-// (one affected row means it is ours), starts the job and writes back the
-// execution id, or the reason it could not.
+// The database queue for run-now requests made outside the cluster, both
+// sides. The requester inserts a row; the leader claims it with a conditional
+// UPDATE (one affected row means it is ours), starts the job and writes back
+// the execution id, or the reason it could not.
 import type { Knex } from 'knex';
+import type { Logger } from '../log.js';
 import type { JobRunRequestRow } from '../db/tables.js';
 import { SECOND, sleep } from '../time.js';
 import { getExecution, type Execution } from './executions.js';
-import type { RunJobErrorCode, RunJobResult } from './run-now.js';
+import { runNowFailure, type RunJobErrorCode, type RunJobResult } from './run-now.js';
+import { SupersededError, type LeaderWrite } from './leader-writes.js';
 
 export interface RunRequest {
   id: number;
@@ -60,5 +62,63 @@ export async function waitForExecutionEnd(db: Knex, executionId: number, timeout
     if (execution && execution.status !== 'running') return execution;
     if (Date.now() > deadline) throw new Error(`execution ${executionId} was still running after ${Math.round(timeoutMs / SECOND)} s`);
     await sleep(pollMs);
+  }
+}
+
+/** How often the leader looks for run-now requests from outside the cluster. */
+const RUN_REQUEST_POLL_MS = 1000;
+
+export interface RunRequestPollerDeps {
+  log: Logger;
+  /** Checked before each poll: only a leader may claim requests. */
+  stillLeading(): Promise<boolean>;
+  /** Claims and answers are the leader's writes: fenced with its term. */
+  write: LeaderWrite;
+  term: number | null;
+  /** A write was refused for a newer term. */
+  onSuperseded(err: SupersededError): void;
+  runNow(jobId: string): Promise<{ executionId: number }>;
+}
+
+/**
+ * The leader's side of the queue (the CLI, and workers on other hosts):
+ * claim what waits, start it, write back the execution id or why not.
+ * Polled, because the requester may be anywhere.
+ */
+export class RunRequestPoller {
+  private timer: NodeJS.Timeout | null = null;
+  private polling = false;
+
+  constructor(private readonly deps: RunRequestPollerDeps) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.poll(), RUN_REQUEST_POLL_MS);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || !this.timer) return;
+    this.polling = true;
+    try {
+      if (!(await this.deps.stillLeading())) return;
+      for (const request of await this.deps.write((trx) => claimRunRequests(trx))) {
+        let result: RunJobResult;
+        try {
+          result = { ok: true, executionId: (await this.deps.runNow(request.jobId)).executionId };
+        } catch (err) {
+          result = runNowFailure(err);
+        }
+        await this.deps.write((trx) => answerRunRequest(trx, request.id, result, this.deps.term));
+      }
+    } catch (err) {
+      if (err instanceof SupersededError) return this.deps.onSuperseded(err);
+      this.deps.log.error({ err }, 'polling run-now requests failed');
+    } finally {
+      this.polling = false;
+    }
   }
 }

@@ -12,16 +12,16 @@ import { findJob, type FireReason, type JobDefinition } from '../jobs/job.js';
 import { toIso } from '../time.js';
 import type { Alerter } from './alerts.js';
 import { nextCronRun, scheduleCron } from './cron.js';
-import { DueTimer } from './due-timer.js';
+import { dueTimerFor, type DueTimer } from './due-timer.js';
 import type { Election } from '../leadership/election.js';
-import { closeAbandonedExecutions, claimFire, recordOutcome, startUnclaimedExecution, type Runner } from './executions.js';
+import { closeAbandonedExecutions, claimFire, recordOutcome, startUnclaimedExecution, type RecordedBy } from './executions.js';
 import { JobRunner, type StartedRun } from './job-runner.js';
 import { listStoredJobs, recordNextDue, upsertJob } from './job-store.js';
 import { alertMissed, MISFIRE_GRACE_MS, recordMissedFires } from './missed-fires.js';
-import { RunRequestPoller } from './run-request-poller.js';
+import { RunRequestPoller } from './run-requests.js';
 import { leaderWrites, SupersededError, type LeaderWrite } from './leader-writes.js';
 import { jobStartLagSeconds, supersededWrites } from './metrics.js';
-import { MissedWhileAway } from './outage.js';
+import { OutageFires } from './outage-fires.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { JobBusyError, UnknownJobError } from './run-now.js';
 import { isPaused } from './pause.js';
@@ -39,11 +39,11 @@ export interface SchedulerDeps {
 export class Scheduler {
   private readonly crons = new Map<string, schedule.Job>();
   private readonly dueTimers: DueTimer[] = [];
-  private readonly runner: Runner;
+  private readonly recordedBy: RecordedBy;
   private readonly write: LeaderWrite;
   private readonly jobRunner: JobRunner;
   private readonly requests: RunRequestPoller;
-  private readonly outage: MissedWhileAway;
+  private readonly outage: OutageFires;
   private stopped = false;
   private triggersStarted = false;
   private stopping: Promise<void> | undefined;
@@ -55,27 +55,21 @@ export class Scheduler {
     const { db, log, config, alert, election } = deps;
     // The term this leadership was granted: every write below carries it.
     const term = election.term;
-    this.runner = { pid: process.pid, hostname: os.hostname(), term };
-    this.write = leaderWrites(db, term);
+    this.recordedBy = { pid: process.pid, hostname: os.hostname(), term };
+    const write = (this.write = leaderWrites(db, term));
     const onSuperseded = (err: SupersededError) => this.superseded(err);
-    const write = this.write;
-    this.jobRunner = new JobRunner({ db, log, config, alert, runner: this.runner, write, onSuperseded, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
-    this.pausedFires = new PausedFires({ write, runner: this.runner, log, nextRunAt: (id) => this.nextRunAt(id) });
-    this.outage = new MissedWhileAway({ write, runner: this.runner, log, onBack: () => this.recheckDueTimes() });
-    this.requests = new RunRequestPoller({ db, log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
+    this.jobRunner = new JobRunner({ db, log, config, alert, recordedBy: this.recordedBy, write, onSuperseded, nextRunAt: (id) => this.nextRunAt(id), halted: () => this.stopped });
+    this.pausedFires = new PausedFires({ write, recordedBy: this.recordedBy, log, nextRunAt: (id) => this.nextRunAt(id) });
+    this.outage = new OutageFires({ write, recordedBy: this.recordedBy, log, onBack: () => this.recheckDueTimes() });
+    this.requests = new RunRequestPoller({ log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
     for (const job of deps.jobs) {
-      const nextDue = job.nextDue?.bind(job);
-      if (!nextDue) continue;
-      this.dueTimers.push(
-        new DueTimer({
-          log: log.child({ jobId: job.id }),
-          findNext: () => nextDue(db),
-          // A retry of the same due time is a fire of its own: claimed under
-          // the instant it happens, since the first attempt's claim is taken.
-          fire: (dueAt, retry) => this.fire(job, retry ? Date.now() : dueAt, 'timer', dueAt),
-          onArmed: (at) => this.recordArmed(job.id, at),
-        }),
-      );
+      const timer = dueTimerFor(job, db, log, {
+        // A retry of the same due time is a fire of its own: claimed under
+        // the instant it happens, since the first attempt's claim is taken.
+        fire: (dueAt, retry) => this.fire(job, retry ? Date.now() : dueAt, 'timer', dueAt),
+        onArmed: (at) => this.recordArmed(job.id, at),
+      });
+      if (timer) this.dueTimers.push(timer);
     }
   }
 
@@ -93,7 +87,7 @@ export class Scheduler {
     const { db, jobs, log } = this.deps;
     const now = Date.now();
     const previous = new Map((await listStoredJobs(db)).map((j) => [j.id, j]));
-    const term = this.runner.term ?? null;
+    const term = this.recordedBy.term ?? null;
     if (term !== null) {
       const closed = await this.write((trx) => closeAbandonedExecutions(trx, term, now));
       if (closed) log.warn({ executions: closed }, 'executions left running by an earlier leader are recorded as errors');
@@ -105,7 +99,7 @@ export class Scheduler {
       this.crons.set(job.id, scheduleCron(job, log, (scheduledFor) => this.fire(job, scheduledFor, 'cron')));
       const missed = await recordMissedFires(this.missedFireDeps, job, previous.get(job.id)?.nextRunAt ?? null, now);
       if (job.runOnLeaderStart || (missed > 0 && job.misfire === 'run-once')) catchUp.push(job);
-      await this.write((trx) => upsertJob(trx, job, this.nextRunAt(job.id), this.runner.term ?? null));
+      await this.write((trx) => upsertJob(trx, job, this.nextRunAt(job.id), this.recordedBy.term ?? null));
     }
     // What fell due while no leader ran is caught up before the due timers
     // look for what comes next.
@@ -131,7 +125,7 @@ export class Scheduler {
     this.armedWrites = this.armedWrites.then(async () => {
       if (this.stopped) return;
       try {
-        await this.write((db) => recordNextDue(db, jobId, at, this.runner.term ?? null));
+        await this.write((db) => recordNextDue(db, jobId, at, this.recordedBy.term ?? null));
       } catch (err) {
         if (err instanceof SupersededError) return this.superseded(err);
         this.deps.log.warn({ err, jobId }, 'could not record the instant the due timer is armed for');
@@ -156,7 +150,7 @@ export class Scheduler {
     if (!job) throw new UnknownJobError(jobId);
     if (this.jobRunner.isRunning(job.id)) throw new JobBusyError(job.id);
     const now = Date.now();
-    const started = await this.jobRunner.startExclusive(job, now, 'manual', () => this.write((db) => startUnclaimedExecution(db, { jobId: job.id, ...this.runner }, now)));
+    const started = await this.jobRunner.startExclusive(job, now, 'manual', () => this.write((db) => startUnclaimedExecution(db, { jobId: job.id, ...this.recordedBy }, now)));
     // What the run changed may move what is due next (a resumed sweep crossed
     // the boundary it was held at). Not in a scheduler that never started
     // its triggers (scheduler:run --local): that must arm nothing.
@@ -188,7 +182,7 @@ export class Scheduler {
   }
 
   private get missedFireDeps() {
-    return { write: this.write, alert: this.deps.alert, runner: this.runner };
+    return { write: this.write, alert: this.deps.alert, recordedBy: this.recordedBy };
   }
 
   /**
@@ -210,6 +204,9 @@ export class Scheduler {
   private async fire(job: JobDefinition, scheduledFor: number, reason: FireReason, dueAt = scheduledFor): Promise<void> {
     try {
       await this.fireChecked(job, scheduledFor, reason, dueAt);
+      // A cron fire may have moved what a due timer waits for; a due timer's
+      // own fire re-arms after itself (due-timer.ts), and a run-now in runNow.
+      if (reason === 'cron' && job.nextDue && this.triggersStarted) this.recheckDueTimes();
     } catch (err) {
       if (err instanceof SupersededError) return this.superseded(err);
       if (isDatabaseUnavailable(err)) return this.outage.remember(job, scheduledFor, err);
@@ -230,17 +227,17 @@ export class Scheduler {
     this.pausedFires.ran(job.id);
 
     if (reason === 'cron' && Date.now() - scheduledFor > MISFIRE_GRACE_MS && job.misfire === 'skip') {
-      const id = await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'missed', reason: `fired ${Date.now() - scheduledFor} ms late`, ...this.runner }));
+      const id = await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'missed', reason: `fired ${Date.now() - scheduledFor} ms late`, ...this.recordedBy }));
       alertMissed(this.missedFireDeps, job, id, scheduledFor, 'fired too late to run');
       return;
     }
     if (this.jobRunner.isRunning(job.id)) {
-      await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: 'previous run still going', ...this.runner }));
+      await this.write((db) => recordOutcome(db, { jobId: job.id, scheduledFor, status: 'skipped', reason: 'previous run still going', ...this.recordedBy }));
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire skipped: previous run still going');
       return;
     }
     let claimedAt = 0;
-    const claim = (db: Knex) => claimFire(db, { jobId: job.id, scheduledFor, ...this.runner }, (claimedAt = Date.now()));
+    const claim = (db: Knex) => claimFire(db, { jobId: job.id, scheduledFor, ...this.recordedBy }, (claimedAt = Date.now()));
     const started = await this.jobRunner.startExclusive(job, scheduledFor, reason, () => this.write(claim));
     if (!started) {
       log.warn({ jobId: job.id, scheduledFor: toIso(scheduledFor) }, 'fire not run: claimed elsewhere, or the scheduler stopped');

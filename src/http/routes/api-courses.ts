@@ -57,6 +57,12 @@ export function courseRoutes({ db }: { db: Knex }): Router {
     res.status(204).end();
   });
 
+  courseStageRoutes(router, db);
+  courseMemberRoutes(router, db);
+  return router;
+}
+
+function courseStageRoutes(router: Router, db: Knex): void {
   router.get('/courses/:id/stages', async (req, res) => {
     const id = parseId(req.params.id);
     const { limit, cursor } = pageQuery(req, 2);
@@ -73,6 +79,9 @@ export function courseRoutes({ db }: { db: Knex }): Router {
     res.status(201).location(`/api/stages/${stage.id}`).json(stageJson(stage));
   });
 
+}
+
+function courseMemberRoutes(router: Router, db: Knex): void {
   router.get('/courses/:id/members', async (req, res) => {
     const id = parseId(req.params.id);
     const { limit, cursor } = pageQuery(req, 1);
@@ -92,6 +101,4 @@ export function courseRoutes({ db }: { db: Knex }): Router {
     await removeMember(db, actorOf(req), parseId(req.params.id), parseId(req.params.userId, 'userId'));
     res.status(204).end();
   });
-
-  return router;
 }

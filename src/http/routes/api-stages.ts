@@ -19,18 +19,14 @@ export function stageRoutes({ db }: { db: Knex }): Router {
   });
 
   router.patch('/stages/:id', async (req, res) => {
-    const actor = actorOf(req);
-    const id = parseId(req.params.id);
-    await getManagedStage(db, actor, id);
-    const stage = await updateStage(db, actor, id, parseInput(stageUpdateSchema, readableBody(req.body)));
+    const managed = await getManagedStage(db, actorOf(req), parseId(req.params.id));
+    const stage = await updateStage(db, managed, parseInput(stageUpdateSchema, readableBody(req.body)));
     res.json(stageJson(stage));
   });
 
   router.delete('/stages/:id', async (req, res) => {
-    const actor = actorOf(req);
-    const id = parseId(req.params.id);
-    await getManagedStage(db, actor, id);
-    await deleteStage(db, actor, id, parseInput(deleteSchema, req.query));
+    const managed = await getManagedStage(db, actorOf(req), parseId(req.params.id));
+    await deleteStage(db, managed, parseInput(deleteSchema, req.query));
     res.status(204).end();
   });
 

@@ -35,50 +35,57 @@ const TIMEZONES = ['UTC', ...Intl.supportedValuesOf('timeZone')];
 
 export function webCourseRoutes({ db }: { db: Knex }): Router {
   const router = Router();
+  courseListRoutes(router, db);
+  courseMemberRoutes(router, db);
+  courseDeleteRoutes(router, db);
+  return router;
+}
 
-  async function coursesPage(actor: Actor, after: number | undefined, values: Record<string, string>) {
-    const { items, nextCursor } = await listVisibleCourses(db, actor, { limit: PAGE_SIZE, after });
-    return { title: 'Courses', courses: items, nextCursor, canCreate: actor.role !== 'student', values, timezones: TIMEZONES, errors: {} };
-  }
+async function coursesPage(db: Knex, actor: Actor, after: number | undefined, values: Record<string, string>) {
+  const { items, nextCursor } = await listVisibleCourses(db, actor, { limit: PAGE_SIZE, after });
+  return { title: 'Courses', courses: items, nextCursor, canCreate: actor.role !== 'student', values, timezones: TIMEZONES, errors: {} };
+}
 
-  async function coursePage(actor: Actor, courseId: number, values = { email: '' }, membersAfter?: number) {
-    const course = await getVisibleCourse(db, actor, courseId);
-    const manage = canManage(actor, course);
-    const [stagePage, memberPage, now] = await Promise.all([
-      listStages(db, actor, courseId, { limit: TIMELINE_STAGES }),
-      manage ? listMembers(db, actor, courseId, { limit: PAGE_SIZE, after: membersAfter }) : { items: [], nextCursor: null },
-      dbNowMs(db),
-    ]);
-    const stages = stagePage.items;
-    // Stages come ordered by start; "now" goes before the first one not yet started.
-    const timeline: object[] = stages.map((stage) => ({
-      kind: 'stage',
-      stage,
-      start: formatLocal(stage.startDate, course.timezone),
-      end: formatLocal(stage.endDate, course.timezone),
-      startIso: toIso(stage.startDate),
-      endIso: toIso(stage.endDate),
-    }));
-    const nowAt = stages.findIndex((stage) => stage.startDate > now);
-    timeline.splice(nowAt === -1 ? stages.length : nowAt, 0, { kind: 'now', label: formatLocal(now, course.timezone) });
-    return {
-      title: course.title,
-      course,
-      canManage: manage,
-      timeline,
-      moreStages: stagePage.nextCursor !== null,
-      members: memberPage.items,
-      // The members list pages by id: "More members" starts after the last one shown.
-      membersAfter: membersAfter ?? null,
-      nextMembers: memberPage.nextCursor,
-      values,
-      errors: {},
-    };
-  }
+async function coursePage(db: Knex, actor: Actor, courseId: number, values = { email: '' }, membersAfter?: number) {
+  const course = await getVisibleCourse(db, actor, courseId);
+  const manage = canManage(actor, course);
+  const [stagePage, memberPage, now] = await Promise.all([
+    listStages(db, actor, courseId, { limit: TIMELINE_STAGES }),
+    manage ? listMembers(db, actor, courseId, { limit: PAGE_SIZE, after: membersAfter }) : { items: [], nextCursor: null },
+    dbNowMs(db),
+  ]);
+  const stages = stagePage.items;
+  // Stages come ordered by start; "now" goes before the first one not yet started.
+  const timeline: object[] = stages.map((stage) => ({
+    kind: 'stage',
+    stage,
+    start: formatLocal(stage.startDate, course.timezone),
+    end: formatLocal(stage.endDate, course.timezone),
+    startIso: toIso(stage.startDate),
+    endIso: toIso(stage.endDate),
+  }));
+  const nowAt = stages.findIndex((stage) => stage.startDate > now);
+  timeline.splice(nowAt === -1 ? stages.length : nowAt, 0, { kind: 'now', label: formatLocal(now, course.timezone) });
+  return {
+    title: course.title,
+    course,
+    canManage: manage,
+    timeline,
+    moreStages: stagePage.nextCursor !== null,
+    members: memberPage.items,
+    // The members list pages by id: "More members" starts after the last one shown.
+    membersAfter: membersAfter ?? null,
+    nextMembers: memberPage.nextCursor,
+    values,
+    errors: {},
+  };
+}
 
+/** The course list with its new-course form, and a course's page. */
+function courseListRoutes(router: Router, db: Knex): void {
   router.get('/courses', async (req, res) => {
     const after = typeof req.query.after === 'string' ? parseId(req.query.after, 'after') : undefined;
-    res.render('courses', await coursesPage(actorOf(req), after, { title: '', code: '', timezone: 'UTC' }));
+    res.render('courses', await coursesPage(db, actorOf(req), after, { title: '', code: '', timezone: 'UTC' }));
   });
 
   router.post('/courses', async (req, res) => {
@@ -90,15 +97,18 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
       flash(req, `Course ${course.code} created`);
       res.redirect(303, `/courses/${course.id}`);
     } catch (err) {
-      await renderFormError(res, err, 'courses', () => coursesPage(actor, undefined, values));
+      await renderFormError(res, err, 'courses', () => coursesPage(db, actor, undefined, values));
     }
   });
 
   router.get('/courses/:id', async (req, res) => {
     const membersAfter = typeof req.query.members === 'string' ? parseId(req.query.members, 'members') : undefined;
-    res.render('course', await coursePage(actorOf(req), parseId(req.params.id), undefined, membersAfter));
+    res.render('course', await coursePage(db, actorOf(req), parseId(req.params.id), undefined, membersAfter));
   });
+}
 
+/** Adding and removing a course's students. */
+function courseMemberRoutes(router: Router, db: Knex): void {
   router.post('/courses/:id/members', async (req, res) => {
     const actor = actorOf(req);
     const courseId = parseId(req.params.id);
@@ -111,7 +121,7 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
       flash(req, `${member.email} added to the course`);
       res.redirect(303, `/courses/${courseId}`);
     } catch (err) {
-      await renderFormError(res, err, 'course', () => coursePage(actor, courseId, values));
+      await renderFormError(res, err, 'course', () => coursePage(db, actor, courseId, values));
     }
   });
 
@@ -121,7 +131,10 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
     flash(req, 'Member removed');
     res.redirect(303, `/courses/${courseId}`);
   });
+}
 
+/** Deleting a course, with the submissions it would take along. */
+function courseDeleteRoutes(router: Router, db: Knex): void {
   async function deletePage(actor: Actor, courseId: number, refusal: string | null = null) {
     const course = await getManagedCourse(db, actor, courseId);
     const submissions = await countCourseSubmissions(db, courseId);
@@ -147,6 +160,4 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
     flash(req, `Course ${course.code} deleted`);
     res.redirect(303, '/courses');
   });
-
-  return router;
 }

@@ -7,12 +7,21 @@ import { ForbiddenError } from '../../errors.js';
 import { schedulerStatus } from '../../scheduler/status.js';
 import { CHART_STATUSES, executionHistory } from '../../scheduler/history.js';
 import { stagesAtBoundary } from '../../domain/stage-boundaries.js';
-import { pauseControls, type SchedulerPort } from './api-scheduler.js';
+import { leaderRequests, type LeaderPort } from '../../scheduler/leader-link.js';
+import type { RunJobResult } from '../../scheduler/run-now.js';
 import { describeCatchUp } from '../../scheduler/pause.js';
 import { flash } from '../forms.js';
 
 /** The job whose due timer follows the stage boundaries. */
 const STAGE_SWEEP = 'stage-status-sweep';
+
+/** What a run-now came to, for the console's flash. */
+function describeRun(jobId: string, result: RunJobResult): string {
+  if (result.ok) return `${jobId} started on the leader as execution ${result.executionId}`;
+  if (result.code === 'unknown_job') return `There is no job "${jobId}"`;
+  if (result.code === 'not_elected') return 'No scheduler leader is elected right now; try again in a few seconds';
+  return `${jobId} did not start: ${result.message}`;
+}
 
 const adminPage: RequestHandler = (req, res, next) => {
   if (!req.actor) return res.redirect(303, '/login');
@@ -20,7 +29,7 @@ const adminPage: RequestHandler = (req, res, next) => {
   next();
 };
 
-export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; scheduler: SchedulerPort; lockPath: string }): Router {
+export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; scheduler: LeaderPort; lockPath: string }): Router {
   const router = Router();
 
   async function consoleLocals(req: Request) {
@@ -41,24 +50,17 @@ export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; sche
     res.set('cache-control', 'no-store').render('partials/scheduler-live', await consoleLocals(req));
   });
 
+  const controls = leaderRequests(db, scheduler);
+
   router.post('/scheduler/jobs/:id/run', adminPage, async (req, res) => {
     const jobId = String(req.params.id);
-    if (!scheduler.jobIds.includes(jobId)) {
-      flash(req, `There is no job "${jobId}"`);
-    } else if ((await scheduler.leadership()).state !== 'held') {
-      flash(req, 'No scheduler leader is elected right now; try again in a few seconds');
-    } else {
-      const result = await scheduler.runJob(jobId);
-      flash(req, result.ok ? `${jobId} started on the leader as execution ${result.executionId}` : `${jobId} did not start: ${result.message}`);
-    }
+    flash(req, describeRun(jobId, await controls.run(jobId)));
     res.redirect(303, '/scheduler');
   });
 
-  const controls = pauseControls(db, scheduler);
-
   router.post('/scheduler/jobs/:id/pause', adminPage, async (req, res) => {
     const jobId = String(req.params.id);
-    if (!scheduler.jobIds.includes(jobId)) {
+    if (!controls.knows(jobId)) {
       flash(req, `There is no job "${jobId}"`);
     } else {
       await controls.pause(jobId);
@@ -69,7 +71,7 @@ export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; sche
 
   router.post('/scheduler/jobs/:id/resume', adminPage, async (req, res) => {
     const jobId = String(req.params.id);
-    if (!scheduler.jobIds.includes(jobId)) {
+    if (!controls.knows(jobId)) {
       flash(req, `There is no job "${jobId}"`);
     } else {
       const { catchUp } = await controls.resume(jobId);

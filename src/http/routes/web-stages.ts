@@ -75,56 +75,61 @@ const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', end
 
 export function webStageRoutes({ db }: { db: Knex }): Router {
   const router = Router();
+  stageFormRoutes(router, db);
+  stageViewRoutes(router, db);
+  stageDeleteRoutes(router, db);
+  return router;
+}
 
-  const formPage = (course: Course, stage: Stage | null, values: StageValues) => ({
+function formPage(course: Course, stage: Stage | null, values: StageValues) {
+  return {
     title: stage ? `Edit ${stage.name}` : 'New stage',
     course,
     stage,
     values,
     action: stage ? `/stages/${stage.id}/edit` : `/courses/${course.id}/stages/new`,
     errors: {},
-  });
+  };
+}
 
-  /** The stage and its course, if the actor may change them (403 for mere viewers). */
-  const managedStage = (actor: Actor, id: number) => getManagedStage(db, actor, id);
+async function stagePage(db: Knex, actor: Actor, id: number, extra: { values?: object; refusal?: string; before?: SubmissionKey } = {}) {
+  const { stage, course, member } = await getVisibleStage(db, actor, id);
+  const manage = canManage(actor, course);
+  const [transitions, submissions, now] = await Promise.all([
+    listTransitions(db, actor, id, { limit: HISTORY_LIMIT }),
+    listSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
+    dbNowMs(db),
+  ]);
+  // Only the authors on this page are looked up, however large the course.
+  const students = manage ? await memberEmails(db, actor, course.id, submissions.items.map((s) => s.studentId)) : new Map<number, string>();
+  const zone = course.timezone;
+  return {
+    title: stage.name,
+    stage,
+    course,
+    canManage: manage,
+    isStudent: actor.role === 'student' && member,
+    // Judged like createSubmission judges it: by the dates against the
+    // database clock, not the status column, which follows a moment later.
+    openness: statusAt(stage.startDate, stage.endDate, now),
+    start: formatLocal(stage.startDate, zone),
+    end: formatLocal(stage.endDate, zone),
+    startIso: toIso(stage.startDate),
+    endIso: toIso(stage.endDate),
+    transitions: transitions.items.map((t) => ({ ...t, at: formatLocal(t.at, zone), lag: lagText(transitionLagMs(t, stage)) })),
+    submissions: submissions.items.map((s) => ({ ...s, at: formatLocal(s.createdAt, zone) })),
+    // Paging through submissions: `?before=` the last one shown.
+    olderSubmissions: submissions.nextCursor && encodeCursor([submissions.nextCursor.createdAt, submissions.nextCursor.id]),
+    newestShown: extra.before === undefined,
+    students: Object.fromEntries(students),
+    values: extra.values ?? { body: '', link: '' },
+    refusal: extra.refusal ?? null,
+    errors: {},
+  };
+}
 
-  async function stagePage(actor: Actor, id: number, extra: { values?: object; refusal?: string; before?: SubmissionKey } = {}) {
-    const { stage, course, member } = await getVisibleStage(db, actor, id);
-    const manage = canManage(actor, course);
-    const isStudent = actor.role === 'student' && member;
-    const [transitions, submissions, now] = await Promise.all([
-      listTransitions(db, actor, id, { limit: HISTORY_LIMIT }),
-      listSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
-      dbNowMs(db),
-    ]);
-    // Only the authors on this page are looked up, however large the course.
-    const students = manage ? await memberEmails(db, actor, course.id, submissions.items.map((s) => s.studentId)) : new Map<number, string>();
-    const zone = course.timezone;
-    return {
-      title: stage.name,
-      stage,
-      course,
-      canManage: manage,
-      isStudent,
-      // Judged like createSubmission judges it: by the dates against the
-      // database clock, not the status column, which follows a moment later.
-      openness: statusAt(stage.startDate, stage.endDate, now),
-      start: formatLocal(stage.startDate, zone),
-      end: formatLocal(stage.endDate, zone),
-      startIso: toIso(stage.startDate),
-      endIso: toIso(stage.endDate),
-      transitions: transitions.items.map((t) => ({ ...t, at: formatLocal(t.at, zone), lag: lagText(transitionLagMs(t, stage)) })),
-      submissions: submissions.items.map((s) => ({ ...s, at: formatLocal(s.createdAt, zone) })),
-      // Paging through submissions: `?before=` the last one shown.
-      olderSubmissions: submissions.nextCursor && encodeCursor([submissions.nextCursor.createdAt, submissions.nextCursor.id]),
-      newestShown: extra.before === undefined,
-      students: Object.fromEntries(students),
-      values: extra.values ?? { body: '', link: '' },
-      refusal: extra.refusal ?? null,
-      errors: {},
-    };
-  }
-
+/** The new-stage and edit forms. */
+function stageFormRoutes(router: Router, db: Knex): void {
   router.get('/courses/:id/stages/new', async (req, res) => {
     const course = await getManagedCourse(db, actorOf(req), parseId(req.params.id));
     res.render('stage-form', formPage(course, null, EMPTY_STAGE));
@@ -143,54 +148,31 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
     }
   });
 
-  router.get('/stages/:id', async (req, res) => {
-    const cursor = decodeCursor(typeof req.query.before === 'string' ? req.query.before : undefined, 2);
-    const before = cursor && { createdAt: cursor[0], id: cursor[1] };
-    res.render('stage', await stagePage(actorOf(req), parseId(req.params.id), { before }));
-  });
-
   router.get('/stages/:id/edit', async (req, res) => {
-    const { stage, course } = await managedStage(actorOf(req), parseId(req.params.id));
+    const { stage, course } = await getManagedStage(db, actorOf(req), parseId(req.params.id));
     res.render('stage-form', formPage(course, stage, stageValues(stage, course.timezone)));
   });
 
   router.post('/stages/:id/edit', async (req, res) => {
-    const actor = actorOf(req);
-    const { stage, course } = await managedStage(actor, parseId(req.params.id));
+    const managed = await getManagedStage(db, actorOf(req), parseId(req.params.id));
+    const { stage, course } = managed;
     const values = formValues(req.body, STAGE_FIELDS);
     try {
-      const updated = await updateStage(db, actor, stage.id, stageInput(values, course.timezone));
+      const updated = await updateStage(db, managed, stageInput(values, course.timezone));
       flash(req, `Stage "${updated.name}" saved`);
       res.redirect(303, `/stages/${stage.id}`);
     } catch (err) {
       await renderFormError(res, err, 'stage-form', () => formPage(course, stage, values));
     }
   });
+}
 
-  async function deletePage(actor: Actor, id: number, refusal: string | null = null) {
-    const { stage, course } = await managedStage(actor, id);
-    const submissions = await countStageSubmissions(db, stage.id);
-    return { title: `Delete ${stage.name}`, stage, course, submissions, isAdmin: actor.role === 'admin', refusal };
-  }
-
-  router.get('/stages/:id/delete', async (req, res) => {
-    res.render('stage-delete', await deletePage(actorOf(req), parseId(req.params.id)));
-  });
-
-  router.post('/stages/:id/delete', async (req, res) => {
-    const actor = actorOf(req);
-    const { stage, course } = await managedStage(actor, parseId(req.params.id));
-    // The checkbox an admin ticks to delete students' submissions with the stage.
-    const force = formValues(req.body, ['force']).force === 'true';
-    try {
-      await deleteStage(db, actor, stage.id, { force });
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      res.status(409).render('stage-delete', await deletePage(actor, stage.id, err.message));
-      return;
-    }
-    flash(req, `Stage "${stage.name}" deleted`);
-    res.redirect(303, `/courses/${course.id}`);
+/** The stage page, and handing in work from it. */
+function stageViewRoutes(router: Router, db: Knex): void {
+  router.get('/stages/:id', async (req, res) => {
+    const cursor = decodeCursor(typeof req.query.before === 'string' ? req.query.before : undefined, 2);
+    const before = cursor && { createdAt: cursor[0], id: cursor[1] };
+    res.render('stage', await stagePage(db, actorOf(req), parseId(req.params.id), { before }));
   });
 
   router.post('/stages/:id/submissions', async (req, res) => {
@@ -205,12 +187,40 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
       res.redirect(303, `/stages/${id}`);
     } catch (err) {
       if (err instanceof ConflictError) {
-        res.status(409).render('stage', await stagePage(actor, id, { values, refusal: err.message }));
+        res.status(409).render('stage', await stagePage(db, actor, id, { values, refusal: err.message }));
         return;
       }
-      await renderFormError(res, err, 'stage', () => stagePage(actor, id, { values }));
+      await renderFormError(res, err, 'stage', () => stagePage(db, actor, id, { values }));
     }
   });
+}
 
-  return router;
+/** Deleting a stage, with the submissions it would take along. */
+function stageDeleteRoutes(router: Router, db: Knex): void {
+  async function deletePage(actor: Actor, id: number, refusal: string | null = null) {
+    const { stage, course } = await getManagedStage(db, actor, id);
+    const submissions = await countStageSubmissions(db, stage.id);
+    return { title: `Delete ${stage.name}`, stage, course, submissions, isAdmin: actor.role === 'admin', refusal };
+  }
+
+  router.get('/stages/:id/delete', async (req, res) => {
+    res.render('stage-delete', await deletePage(actorOf(req), parseId(req.params.id)));
+  });
+
+  router.post('/stages/:id/delete', async (req, res) => {
+    const actor = actorOf(req);
+    const managed = await getManagedStage(db, actor, parseId(req.params.id));
+    const { stage, course } = managed;
+    // The checkbox an admin ticks to delete students' submissions with the stage.
+    const force = formValues(req.body, ['force']).force === 'true';
+    try {
+      await deleteStage(db, managed, { force });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      res.status(409).render('stage-delete', await deletePage(actor, stage.id, err.message));
+      return;
+    }
+    flash(req, `Stage "${stage.name}" deleted`);
+    res.redirect(303, `/courses/${course.id}`);
+  });
 }

@@ -5,7 +5,7 @@
 import type { JobDefinition } from '../jobs/job.js';
 import type { Logger } from '../log.js';
 import { toIso } from '../time.js';
-import { recordOutcome, type Runner } from './executions.js';
+import { recordOutcome, type RecordedBy } from './executions.js';
 import type { LeaderWrite } from './leader-writes.js';
 
 /** How often to try the database again while fires wait to be written down. */
@@ -13,21 +13,21 @@ const RETRY_MS = 1000;
 /** An outage of hours must not grow memory without bound: past this, one line sums up. */
 const MAX_REMEMBERED = 1000;
 
-export interface OutageDeps {
+export interface OutageFiresDeps {
   write: LeaderWrite;
-  runner: Runner;
+  recordedBy: RecordedBy;
   log: Logger;
   /** The database answers again. */
   onBack(): void;
 }
 
-export class MissedWhileAway {
+export class OutageFires {
   private pending: { jobId: string; scheduledFor: number; reason: string }[] = [];
   private dropped = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing = false;
 
-  constructor(private readonly deps: OutageDeps) {}
+  constructor(private readonly deps: OutageFiresDeps) {}
 
   remember(job: JobDefinition, scheduledFor: number, err: unknown): void {
     const why = err instanceof Error ? err.message : String(err);
@@ -50,7 +50,7 @@ export class MissedWhileAway {
         const fire = this.pending[0];
         const last = this.pending.length === 1 && this.dropped > 0;
         const reason = last ? `${fire.reason}; ${this.dropped} later fire(s) too` : fire.reason;
-        await this.deps.write((db) => recordOutcome(db, { ...fire, reason, status: 'missed', ...this.deps.runner }));
+        await this.deps.write((db) => recordOutcome(db, { ...fire, reason, status: 'missed', ...this.deps.recordedBy }));
         this.pending.shift();
         if (last) this.dropped = 0;
       }
