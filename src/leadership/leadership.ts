@@ -7,7 +7,8 @@ import type { Election, LeadershipSnapshot } from './election.js';
 import type { PredecessorFate } from './term-history.js';
 import { sleep } from '../time.js';
 
-const OWNER_SETTLE_TRIES = 5;
+// A winner names itself after its term is granted: a few hundred ms on a busy database.
+const OWNER_SETTLE_TRIES = 20;
 const OWNER_SETTLE_MS = 50;
 /** While the election keeps failing (the database away), one log line per this long. */
 const FAILURE_LOG_EVERY_MS = 30_000;
