@@ -89,6 +89,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     sessionSecret: loadSessionSecret(config),
     secureCookies: config.cookieSecure,
     trustProxy: config.trustProxy,
+    uploads: config.uploads,
     signInLimits: signInLimitsFor(config, db),
     metrics: {
       token: config.metricsToken,

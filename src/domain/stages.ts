@@ -13,6 +13,7 @@ import { recordTransitions, statusAt, type StageStatus } from './stage-status.js
 import { announceStagesChanged } from './stage-events.js';
 import type { Actor } from './users.js';
 import { pageOf, type Page, type PageRequest } from './paging.js';
+import { effectiveMaxFileBytes, parseExtensions, type FilePolicy, type StageMode } from './file-policy.js';
 
 export interface Stage {
   id: number;
@@ -22,6 +23,10 @@ export interface Stage {
   startDate: number;
   endDate: number;
   status: StageStatus;
+  mode: StageMode;
+  /** Null: UPLOAD_MAX_BYTES. */
+  maxFileBytes: number | null;
+  allowedExtensions: string[];
 }
 
 export interface StageInput {
@@ -29,6 +34,9 @@ export interface StageInput {
   description?: string;
   startDate: number;
   endDate: number;
+  mode?: StageMode;
+  maxFileBytes?: number | null;
+  allowedExtensions?: string[];
 }
 
 export interface Transition {
@@ -38,8 +46,14 @@ export interface Transition {
   cause: string;
 }
 
-export function stageJson(stage: Stage) {
-  return { ...stage, startDate: toIso(stage.startDate), endDate: toIso(stage.endDate) };
+/** `uploadMaxBytes` (UPLOAD_MAX_BYTES) is what a stage without a limit of its own takes. */
+export function stageJson(stage: Stage, uploadMaxBytes: number) {
+  return { ...stage, startDate: toIso(stage.startDate), endDate: toIso(stage.endDate), maxFileBytes: effectiveMaxFileBytes(stage, uploadMaxBytes) };
+}
+
+/** The stage's columns for its file policy and mode. */
+function policyColumns(stage: Pick<Stage, 'mode'> & FilePolicy) {
+  return { mode: stage.mode, max_file_bytes: stage.maxFileBytes, allowed_extensions: JSON.stringify(stage.allowedExtensions) };
 }
 
 export function transitionJson({ from, to, at, cause }: Transition) {
@@ -55,6 +69,9 @@ function toStage(row: StageRow): Stage {
     startDate: ms(row.start_date),
     endDate: ms(row.end_date),
     status: row.status as StageStatus,
+    mode: row.mode === 'team' ? 'team' : 'individual',
+    maxFileBytes: row.max_file_bytes === null || row.max_file_bytes === undefined ? null : ms(row.max_file_bytes),
+    allowedExtensions: parseExtensions(row.allowed_extensions),
   };
 }
 
@@ -68,7 +85,7 @@ export interface StageKey {
   id: number;
 }
 
-const STAGE_COLUMNS = 's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.status';
+const STAGE_COLUMNS = 's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.status, s.mode, s.max_file_bytes, s.allowed_extensions';
 
 /**
  * A page of the course's stages if the actor may see the course, in one read:
@@ -131,6 +148,7 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
       start_date: input.startDate,
       end_date: input.endDate,
       status,
+      ...policyColumns({ mode: input.mode ?? 'individual', maxFileBytes: input.maxFileBytes ?? null, allowedExtensions: input.allowedExtensions ?? [] }),
       created_at: now,
       updated_at: now,
     };
@@ -156,6 +174,9 @@ export async function updateStage(db: Knex, actor: Actor, id: number, input: Par
     const current = toStage((await trx<StageRow>('stages').where({ id }).forUpdate().first())!);
     const next = { ...current, ...definedOnly(input) };
     checkWindow(next.startDate, next.endDate);
+    if (next.mode !== current.mode && (await countStageSubmissions(trx, id)) > 0) {
+      throw new ConflictError('The stage has submissions: whether it is individual or team work no longer changes', [{ field: 'mode', message: 'cannot change once work was handed in' }]);
+    }
     next.status = statusAt(next.startDate, next.endDate, now);
     await trx('stages').where({ id }).update({
       name: next.name,
@@ -163,6 +184,7 @@ export async function updateStage(db: Knex, actor: Actor, id: number, input: Par
       start_date: next.startDate,
       end_date: next.endDate,
       status: next.status,
+      ...policyColumns(next),
     });
     await recordTransitions(trx, id, current.status, next.status, now, 'edit');
     return next;

@@ -1,6 +1,6 @@
 // Pages: a stage with its history and submissions, the stage forms, and
 // handing in work. Form dates are wall times in the course's time zone.
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
 import { canManage, getManagedCourse, memberEmails, type Course } from '../../domain/courses.js';
@@ -15,18 +15,24 @@ import {
   type Stage,
   type StageInput,
 } from '../../domain/stages.js';
-import { createSubmission, getStageToSubmitTo, listSubmissions, type SubmissionKey } from '../../domain/submissions.js';
+import { getStageToSubmitTo, listSubmissions, type SubmissionKey } from '../../domain/submissions.js';
+import { handIn } from '../hand-in.js';
 import { statusAt } from '../../domain/stage-status.js';
 import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
 import { ConflictError, ValidationError, type FieldProblem } from '../../errors.js';
 import { toIso } from '../../time.js';
-import { stageTextSchema, submissionSchema } from '../schemas.js';
+import { stageTextSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
 import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
 import { formatLocal, localInputToUtcMs, utcMsToLocalInput } from '../local-time.js';
 import { decodeCursor, encodeCursor } from '../paging.js';
 import { transitionLagMs } from '../../domain/stage-boundaries.js';
+import { EMPTY_POLICY, fmtMiB, POLICY_FIELDS, policyFromForm, policyValues } from '../stage-form-policy.js';
+import type { UploadSettings } from '../../config.js';
+
+/** Judges a multipart form's CSRF token (csrf.ts formTokenChecker). */
+export type FormTokenCheck = (req: Request, token: string | undefined) => void;
 
 /** A transition's lag for the history: "120 ms", "2.5 s"; null when it has none (edits). */
 function lagText(lagMs: number | null): string | null {
@@ -39,11 +45,11 @@ const SUBMISSIONS_PER_PAGE = 20;
 /** Status changes shown; a stage has a few unless edited back and forth. */
 const HISTORY_LIMIT = 200;
 
-const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate'] as const;
+const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate', ...POLICY_FIELDS] as const;
 type StageValues = Record<(typeof STAGE_FIELDS)[number], string>;
 
 /** The form's values as a StageInput, or one ValidationError naming every bad field. */
-function stageInput(values: StageValues, zone: string): StageInput {
+function stageInput(values: StageValues, zone: string, uploadMaxBytes: number): StageInput {
   const problems: FieldProblem[] = [];
   let text: { name: string; description?: string } | undefined;
   try {
@@ -58,8 +64,9 @@ function stageInput(values: StageValues, zone: string): StageInput {
     if (local.ok) dates.push(local.ms);
     else problems.push({ field, message: local.message });
   }
-  if (problems.length || !text) throw new ValidationError(problems);
-  return { ...text, description: text.description ?? '', startDate: dates[0], endDate: dates[1] };
+  const policy = policyFromForm(values, uploadMaxBytes, problems);
+  if (problems.length || !text || !policy) throw new ValidationError(problems);
+  return { ...text, description: text.description ?? '', startDate: dates[0], endDate: dates[1], ...policy };
 }
 
 function stageValues(stage: Stage, zone: string): StageValues {
@@ -68,12 +75,13 @@ function stageValues(stage: Stage, zone: string): StageValues {
     description: stage.description,
     startDate: utcMsToLocalInput(stage.startDate, zone),
     endDate: utcMsToLocalInput(stage.endDate, zone),
+    ...policyValues(stage),
   };
 }
 
-const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '' };
+const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '', ...EMPTY_POLICY };
 
-export function webStageRoutes({ db }: { db: Knex }): Router {
+export function webStageRoutes({ db, uploads, checkFormToken }: { db: Knex; uploads: UploadSettings; checkFormToken: FormTokenCheck }): Router {
   const router = Router();
 
   const formPage = (course: Course, stage: Stage | null, values: StageValues) => ({
@@ -83,6 +91,7 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
     values,
     action: stage ? `/stages/${stage.id}/edit` : `/courses/${course.id}/stages/new`,
     errors: {},
+    uploadMaxMiB: fmtMiB(uploads.maxBytes),
   });
 
   /** The stage and its course, if the actor may change them (403 for mere viewers). */
@@ -135,7 +144,7 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
     const course = await getManagedCourse(db, actor, parseId(req.params.id));
     const values = formValues(req.body, STAGE_FIELDS);
     try {
-      const stage = await createStage(db, actor, course.id, stageInput(values, course.timezone));
+      const stage = await createStage(db, actor, course.id, stageInput(values, course.timezone, uploads.maxBytes));
       flash(req, `Stage "${stage.name}" created`);
       res.redirect(303, `/courses/${course.id}`);
     } catch (err) {
@@ -159,7 +168,7 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
     const { stage, course } = await managedStage(actor, parseId(req.params.id));
     const values = formValues(req.body, STAGE_FIELDS);
     try {
-      const updated = await updateStage(db, actor, stage.id, stageInput(values, course.timezone));
+      const updated = await updateStage(db, actor, stage.id, stageInput(values, course.timezone, uploads.maxBytes));
       flash(req, `Stage "${updated.name}" saved`);
       res.redirect(303, `/stages/${stage.id}`);
     } catch (err) {
@@ -196,11 +205,12 @@ export function webStageRoutes({ db }: { db: Knex }): Router {
   router.post('/stages/:id/submissions', async (req, res) => {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
-    // Who may hand in work is decided before the form is read.
-    const target = await getStageToSubmitTo(db, actor, id);
-    const values = formValues(req.body, ['body', 'link']);
+    let values = { body: '', link: '' };
     try {
-      await createSubmission(db, actor, target, parseInput(submissionSchema, withoutBlanks(values)), { receivedAt: req.receivedAt });
+      // Who may hand in work is decided before the form is read.
+      const target = await getStageToSubmitTo(db, actor, id);
+      const form = { checkToken: (token: string | undefined) => checkFormToken(req, token) };
+      await handIn({ db, uploads }, req, actor, target, { form, onFields: (fields) => (values = formValues(fields, ['body', 'link'])) });
       flash(req, 'Your work was handed in');
       res.redirect(303, `/stages/${id}`);
     } catch (err) {
