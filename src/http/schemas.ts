@@ -38,6 +38,13 @@ export const submissionSchema = z.strictObject({
   link: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2000).optional(),
 });
 
+export const teamSchema = z.strictObject({
+  name: nonEmpty(200),
+  memberIds: z.array(id).max(500, 'must list at most 500 students').optional(),
+});
+
+export const teamUpdateSchema = teamSchema.partial();
+
 /** Adding a member: the student's email, as the course page's form sends it. */
 export const memberSchema = z.strictObject({ email });
 
