@@ -5,6 +5,7 @@
 // temporary file is removed before the error is thrown; on success the
 // caller owns the temporary files (it places or discards them).
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { AppError, PayloadTooLargeError, ValidationError } from '../errors.js';
 import { checkExtension, MAX_FILES_PER_SUBMISSION, storedFileName, tooManyFiles } from '../domain/file-policy.js';
@@ -43,7 +44,11 @@ function parserFor(req: IncomingMessage, maxFileBytes: number): busboy.Busboy {
   try {
     return busboy({
       headers: req.headers,
-      limits: { files: MAX_FILES_PER_SUBMISSION, fileSize: maxFileBytes, fields: MAX_FIELDS, fieldSize: FIELD_BYTES, parts: MAX_FIELDS + MAX_FILES_PER_SUBMISSION + 1 },
+      // Names are judged whole (storedFileName) and in UTF-8, as browsers send them; busboy would cut paths and read latin1.
+      preservePath: true,
+      defParamCharset: 'utf8',
+      // busboy calls a file that reaches its limit truncated: one byte more tells "exactly the limit" from "over it".
+      limits: { files: MAX_FILES_PER_SUBMISSION, fileSize: maxFileBytes + 1, fields: MAX_FIELDS, fieldSize: FIELD_BYTES, parts: MAX_FIELDS + MAX_FILES_PER_SUBMISSION + 1 },
     });
   } catch (err) {
     throw ValidationError.field('body', `is not a multipart form: ${(err as Error).message}`);
@@ -54,6 +59,7 @@ function parserFor(req: IncomingMessage, maxFileBytes: number): busboy.Busboy {
 export async function readMultipart(req: IncomingMessage, store: BlobStore, limits: MultipartLimits): Promise<MultipartBody> {
   const temps: string[] = [];
   const pending: Promise<ReceivedFile>[] = [];
+  const streams: Readable[] = [];
   const fields: Record<string, string> = {};
   let failure: Error | undefined;
   const fail = (err: unknown) => (failure ??= err instanceof Error ? err : new Error(String(err)));
@@ -71,6 +77,7 @@ export async function readMultipart(req: IncomingMessage, store: BlobStore, limi
       const name = storedFileName(info.filename ?? '');
       checkExtension(name, limits.allowedExtensions);
       if (failure) throw failure;
+      streams.push(stream);
       pending.push(
         store.tempPath().then((tempPath) => {
           temps.push(tempPath);
@@ -99,15 +106,17 @@ export async function readMultipart(req: IncomingMessage, store: BlobStore, limi
     return { fields, files };
   } catch (err) {
     req.unpipe(parser);
+    // A file cut off mid-way gets no more bytes and no end: end its write here.
+    for (const stream of streams) stream.destroy();
     // Every write must have ended (closed its handle) before its file is removed.
     await Promise.allSettled(pending);
     await store.discard(temps);
-    throw failure ?? (err instanceof ClientGone ? err : ValidationError.field(FILES_FIELD, `the form could not be read: ${(err as Error).message}`));
+    throw failure ?? (err instanceof AppError ? err : ValidationError.field(FILES_FIELD, `the form could not be read: ${(err as Error).message}`));
   }
 }
 
 function refuseBadFiles(files: ReceivedFile[], maxFileBytes: number): void {
-  const cut = files.find((f) => f.truncated);
+  const cut = files.find((f) => f.truncated || f.size > maxFileBytes);
   if (cut) throw new PayloadTooLargeError(FILES_FIELD, `"${cut.name}" is larger than this stage takes (${maxFileBytes} bytes)`);
   const empty = files.find((f) => f.size === 0);
   if (empty) throw ValidationError.field(FILES_FIELD, `"${empty.name}" is empty`);

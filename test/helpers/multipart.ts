@@ -7,13 +7,19 @@ import { randomBytes } from 'node:crypto';
 
 export type Part = { name: string; value: string } | { name: string; filename: string; type?: string; data: Buffer };
 
+/** A name with control characters goes as RFC 5987 `filename*` (a raw one is a malformed header), as a client would encode it. */
+function fileNameParam(name: string): string {
+  // eslint-disable-next-line no-control-regex -- looking for them is the point
+  return /[\u0000-\u001f]/.test(name) ? `filename*=UTF-8''${encodeURIComponent(name)}` : `filename="${name}"`;
+}
+
 export function multipartBody(parts: Part[]): { body: Buffer; contentType: string } {
   const boundary = `----cw${randomBytes(8).toString('hex')}`;
   const chunks: Buffer[] = [];
   for (const part of parts) {
     const head =
       'filename' in part
-        ? `content-disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\ncontent-type: ${part.type ?? 'application/octet-stream'}\r\n`
+        ? `content-disposition: form-data; name="${part.name}"; ${fileNameParam(part.filename)}\r\ncontent-type: ${part.type ?? 'application/octet-stream'}\r\n`
         : `content-disposition: form-data; name="${part.name}"\r\n`;
     chunks.push(Buffer.from(`--${boundary}\r\n${head}\r\n`, 'utf8'), 'filename' in part ? part.data : Buffer.from(part.value, 'utf8'), Buffer.from('\r\n'));
   }
@@ -24,7 +30,7 @@ export function multipartBody(parts: Part[]): { body: Buffer; contentType: strin
 /** POSTs parts with a bearer token; the JSON answer. */
 export async function postMultipart(url: string, token: string | undefined, parts: Part[], headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const { body, contentType } = multipartBody(parts);
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body: new Uint8Array(body) });
   const text = await res.text();
   let parsed: unknown = text;
   try {
