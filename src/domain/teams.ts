@@ -146,3 +146,15 @@ export async function deleteTeam(db: Knex, actor: Actor, id: number): Promise<vo
     await trx('teams').where({ id }).delete();
   });
 }
+
+/** Moves a student of the course into a team, or out of every team (null): the course page's one-step move. */
+export async function assignStudent(db: Knex, actor: Actor, courseId: number, userId: number, teamId: number | null, now = Date.now()): Promise<void> {
+  await getManagedCourse(db, actor, courseId);
+  await db.transaction(async (trx) => {
+    await trx('team_members').where({ course_id: courseId, user_id: userId }).delete();
+    if (teamId === null) return;
+    if (!(await trx('teams').where({ id: teamId, course_id: courseId }).update({ updated_at: now }))) throw ValidationError.field('teamId', 'is not a team of this course');
+    await checkMembers(trx, courseId, teamId, [userId]);
+    await trx('team_members').insert({ team_id: teamId, course_id: courseId, user_id: userId, created_at: now });
+  });
+}

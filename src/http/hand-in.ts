@@ -43,9 +43,11 @@ export async function handIn({ db, uploads }: HandInDeps, req: Request, actor: A
     return createSubmission(db, actor, target, input, { receivedAt: req.receivedAt });
   }
   let tokenChecked = false;
+  // Called before the first file too: a refused file still shows the text sent before it.
   const checkToken = (fields: Record<string, string>) => {
     options.form?.checkToken(fields._csrf);
     tokenChecked = true;
+    options.onFields?.(fields);
   };
   const { fields, files } = await readMultipart(req, store, {
     maxFileBytes: effectiveMaxFileBytes(target.stage, uploads.maxBytes),
@@ -55,7 +57,6 @@ export async function handIn({ db, uploads }: HandInDeps, req: Request, actor: A
   const newFiles: NewFile[] = files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256, contentType: recordedContentType(f.claimedType, f.head), tempPath: f.tempPath }));
   try {
     if (!tokenChecked) checkToken(fields);
-    options.onFields?.(fields);
     const text = options.form ? formText(fields) : fields;
     return await createSubmission(db, actor, target, { ...parseInput(submissionSchema, text), files: newFiles }, { receivedAt: req.receivedAt, store });
   } finally {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_UPLOAD_MAX_BYTES } from '../../src/config.js';
+import { multipartBody, type Part } from './multipart.js';
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
 import { createApp, type AppDeps } from '../../src/http/app.js';
@@ -130,6 +131,19 @@ export class Browser {
       method: 'POST',
       headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
       body: new URLSearchParams(form).toString(),
+      redirect: 'manual',
+    });
+    this.keep(res);
+    return { status: res.status, text: await res.text(), location: res.headers.get('location'), headers: res.headers };
+  }
+
+  /** A multipart form, as a page's form with enctype="multipart/form-data" sends it. */
+  async postMultipart(path: string, parts: Part[]): Promise<PageResponse> {
+    const { body, contentType } = multipartBody(parts);
+    const res = await fetch(this.baseUrl + path, {
+      method: 'POST',
+      headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': contentType, accept: 'text/html' },
+      body: new Uint8Array(body),
       redirect: 'manual',
     });
     this.keep(res);

@@ -3,7 +3,7 @@
 import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { canManage, getManagedCourse, memberEmails, type Course } from '../../domain/courses.js';
+import { canManage, getManagedCourse, type Course } from '../../domain/courses.js';
 import {
   countStageSubmissions,
   createStage,
@@ -15,7 +15,9 @@ import {
   type Stage,
   type StageInput,
 } from '../../domain/stages.js';
-import { getStageToSubmitTo, listSubmissions, type SubmissionKey } from '../../domain/submissions.js';
+import { getStageToSubmitTo, type SubmissionKey } from '../../domain/submissions.js';
+import { listLatestSubmissions } from '../../domain/submission-latest.js';
+import { handInView } from '../stage-hand-in-view.js';
 import { handIn } from '../hand-in.js';
 import { statusAt } from '../../domain/stage-status.js';
 import type { Actor } from '../../domain/users.js';
@@ -103,11 +105,10 @@ export function webStageRoutes({ db, uploads, checkFormToken }: { db: Knex; uplo
     const isStudent = actor.role === 'student' && member;
     const [transitions, submissions, now] = await Promise.all([
       listTransitions(db, actor, id, { limit: HISTORY_LIMIT }),
-      listSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
+      listLatestSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
       dbNowMs(db),
     ]);
-    // Only the authors on this page are looked up, however large the course.
-    const students = manage ? await memberEmails(db, actor, course.id, submissions.items.map((s) => s.studentId)) : new Map<number, string>();
+    const handIn = await handInView(db, uploads, actor, stage, course, manage, submissions.items);
     const zone = course.timezone;
     return {
       title: stage.name,
@@ -127,7 +128,7 @@ export function webStageRoutes({ db, uploads, checkFormToken }: { db: Knex; uplo
       // Paging through submissions: `?before=` the last one shown.
       olderSubmissions: submissions.nextCursor && encodeCursor([submissions.nextCursor.createdAt, submissions.nextCursor.id]),
       newestShown: extra.before === undefined,
-      students: Object.fromEntries(students),
+      handIn,
       values: extra.values ?? { body: '', link: '' },
       refusal: extra.refusal ?? null,
       errors: {},

@@ -7,6 +7,7 @@ import type { SignInLimits } from '../../auth/sign-in-limits.js';
 import { sessionCookieName, sessionCookieOptions } from '../session.js';
 import { webCourseRoutes } from './web-courses.js';
 import { webStageRoutes, type FormTokenCheck } from './web-stages.js';
+import { webTeamRoutes } from './web-teams.js';
 import { readableBody } from '../body.js';
 import type { UploadSettings } from '../../config.js';
 
@@ -97,6 +98,6 @@ export function webRoutes({ db, uploads, checkFormToken, signInLimits, secureCoo
   // Everything below is for signed-in people only; anonymous visitors go to the login page.
   router.use(requireSignIn);
   router.get('/', (_req, res) => res.redirect(303, '/courses'));
-  router.use(webCourseRoutes({ db }), webStageRoutes({ db, uploads, checkFormToken }));
+  router.use(webCourseRoutes({ db }), webStageRoutes({ db, uploads, checkFormToken }), webTeamRoutes({ db }));
   return router;
 }
