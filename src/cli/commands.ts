@@ -6,6 +6,8 @@ import { countUsers, createUser, findUserByEmail } from '../domain/users.js';
 import { dialectOf } from '../db/connect.js';
 import { apiTokenJson, createApiToken, listApiTokens, revokeApiToken } from '../domain/api-tokens.js';
 import { seedDemo } from './seed-demo.js';
+import { exportCommand } from './export-command.js';
+import { UsageError, type Command, type CommandContext } from './command.js';
 import { clearStaleLock } from '../leadership/lockfile-election.js';
 import { createElection, describeLock } from '../leadership/create-election.js';
 import { jobJson, schedulerStatus } from '../scheduler/status.js';
@@ -21,22 +23,7 @@ import { requestRun, waitForExecutionEnd, waitForRunStart } from '../scheduler/r
 import { DAY, SECOND } from '../time.js';
 import { email, parseInput, password, role, z } from '../validation.js';
 
-export class UsageError extends Error {}
-
-export interface CommandContext {
-  db: Knex;
-  config: Config;
-  args: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  out: (line: string) => void;
-}
-
-export interface Command {
-  usage: string;
-  summary: string;
-  options?: Record<string, { type: 'string' | 'boolean' }>;
-  run(ctx: CommandContext): Promise<number | void>;
-}
+export { UsageError, type Command, type CommandContext } from './command.js';
 
 /**
  * Known demo passwords are for a developer's embedded database, never for a
@@ -79,6 +66,8 @@ function required(args: CommandContext['args'], name: string): string {
 }
 
 export const commands: Record<string, Command> = {
+  'submissions:export': exportCommand,
+
   migrate: {
     usage: '',
     summary: 'run pending database migrations',
