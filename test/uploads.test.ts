@@ -196,4 +196,18 @@ describe(`file hand-ins on ${testDialect}`, () => {
     assert.equal(over.status, 413);
     assert.equal(over.body.error.details[0].field, 'files');
   });
+  test('a closed stage and the 21st version are 409s before the file is read, and store nothing', async () => {
+    const closed = (await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Closed', startDate: toIso(Date.now() - DAY), endDate: toIso(Date.now() - HOUR) })).body;
+    const before = await counts();
+    const late = await upload('bob', [{ name: 'files', filename: 'late.pdf', data: Buffer.alloc(3 * MiB, 9) }], closed.id);
+    assert.equal(late.status, 409);
+    assert.match(late.body.error.message, /completed: submissions closed/);
+    assert.deepEqual(await counts(), before);
+    const busy = (await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Busy', startDate: toIso(Date.now() - HOUR), endDate: toIso(Date.now() + DAY) })).body;
+    for (let i = 1; i <= 20; i++) assert.equal((await carol.post(`/api/stages/${busy.id}/submissions`, { body: `v${i}` })).status, 201);
+    const again = await counts();
+    const capped = await upload('carol', [{ name: 'files', filename: 'v21.pdf', data: pdf('21') }], busy.id);
+    assert.equal(capped.status, 409);
+    assert.deepEqual(await counts(), again);
+  });
 });

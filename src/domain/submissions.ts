@@ -161,6 +161,16 @@ export async function createSubmission(db: Knex, actor: Actor, { stage, course, 
   }
 }
 
+/**
+ * The 409 createSubmission would answer, asked before a large body is read:
+ * work judged by its arrival that is refused at arrival need not be received.
+ * createSubmission judges it again under its lock.
+ */
+export async function refuseEarly(db: Knex, actor: Actor, { stage, teamId }: SubmitTarget, receivedAt: number): Promise<void> {
+  const latest = await db('submissions').where({ stage_id: stage.id, owner: ownerOf(actor, teamId) }).max({ n: 'version' }).first();
+  refuseUnlessOpen(stage, (await dbNowMs(db)) - Math.max(0, Math.floor(performance.now() - receivedAt)), Number(latest?.n ?? 0));
+}
+
 /** Throws the 409 for work arriving at `now` while the stage is not open, or beyond the student's cap. */
 function refuseUnlessOpen(stage: Stage, now: number, handedIn: number): void {
   const status = statusAt(stage.startDate, stage.endDate, now);

@@ -6,7 +6,7 @@
 import type { Request } from 'express';
 import type { Knex } from 'knex';
 import type { UploadSettings } from '../config.js';
-import { createSubmission, type Submission, type SubmitTarget } from '../domain/submissions.js';
+import { createSubmission, refuseEarly, type Submission, type SubmitTarget } from '../domain/submissions.js';
 import { effectiveMaxFileBytes } from '../domain/file-policy.js';
 import type { NewFile } from '../domain/submission-files.js';
 import type { Actor } from '../domain/users.js';
@@ -42,6 +42,7 @@ export async function handIn({ db, uploads }: HandInDeps, req: Request, actor: A
     const input = parseInput(submissionSchema, options.form ? formText(body ?? {}) : body);
     return createSubmission(db, actor, target, input, { receivedAt: req.receivedAt });
   }
+  await refuseEarly(db, actor, target, req.receivedAt);
   let tokenChecked = false;
   // Called before the first file too: a refused file still shows the text sent before it.
   const checkToken = (fields: Record<string, string>) => {
