@@ -25,7 +25,8 @@ COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json start.sh ./
 COPY --chown=node:node scripts ./scripts
 COPY --chown=node:node views ./views
-RUN mkdir -p /app/data && chown node:node /app/data
+# /app/uploads exists so a volume mounted there (UPLOAD_DIR) starts owned by node.
+RUN mkdir -p /app/data /app/uploads && chown node:node /app/data /app/uploads
 USER node
 VOLUME ["/app/data"]
 EXPOSE 3000

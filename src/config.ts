@@ -2,6 +2,7 @@
 // typo fails at start with the variable's name, not later inside a timer.
 import os from 'node:os';
 import net from 'node:net';
+import path from 'node:path';
 import { IANAZone } from 'luxon';
 import cronParser from 'cron-parser';
 import { SECOND } from './time.js';
@@ -47,6 +48,8 @@ export interface Config {
   processRole: ProcessRole;
   /** Folder for the SQLite file, generated secrets, pid file and daemon log. */
   dataDir: string;
+  /** UPLOAD_DIR (default <dataDir>/uploads) and UPLOAD_MAX_BYTES: where files handed in are kept, and the most any stage takes per file. */
+  uploads: UploadSettings;
   /** TRUST_PROXY: Express `trust proxy`; decides `req.ip`, which the sign-in limit counts by. */
   trustProxy: TrustProxy;
   /** COOKIE_SECURE: cookies get `Secure` and `__Host-` names, responses send HSTS. */
@@ -54,6 +57,14 @@ export interface Config {
   /** METRICS_TOKEN: when set, `/metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
 }
+
+export interface UploadSettings {
+  dir: string;
+  maxBytes: number;
+}
+
+/** 25 MiB. */
+export const DEFAULT_UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
 
 /** What Express's `trust proxy` takes: false, a hop count, or a comma-separated list of addresses, CIDRs and proxy-addr's names. */
 export type TrustProxy = false | number | string;
@@ -187,6 +198,7 @@ export const MIN_LOCK_STALE_MS = 2000;
 
 export function loadConfig(env: Env = process.env): Config {
   const notices: string[] = [];
+  const dataDir = text(env, 'DATA_DIR', './data');
   const lockStaleMs = wholeNumber(env, 'SCHEDULER_LOCK_STALE_MS', 10 * SECOND, { min: 1, unit: 'ms' });
   if (lockStaleMs < MIN_LOCK_STALE_MS) notices.push(`SCHEDULER_LOCK_STALE_MS=${lockStaleMs} is below the lock's minimum of ${MIN_LOCK_STALE_MS} ms; ${MIN_LOCK_STALE_MS} ms is used`);
   return {
@@ -211,7 +223,8 @@ export function loadConfig(env: Env = process.env): Config {
     alertWebhookSecret: env.ALERT_WEBHOOK_SECRET?.trim() || undefined,
     demoData: oneOf(env, 'DEMO_DATA', ['auto', 'true', 'false'] as const, 'auto'),
     production: env.NODE_ENV?.trim() === 'production',
-    dataDir: text(env, 'DATA_DIR', './data'),
+    dataDir,
+    uploads: { dir: text(env, 'UPLOAD_DIR', path.join(dataDir, 'uploads')), maxBytes: wholeNumber(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES, { min: 1, unit: 'bytes' }) },
     appTimezone: zone(env, 'APP_TIMEZONE', 'UTC'),
     processRole: oneOf(env, 'COURSEWORK_ROLE', ['worker', 'tool'] as const, 'tool'),
     trustProxy: trustProxy(env),

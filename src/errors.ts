@@ -64,3 +64,10 @@ export class UnavailableError extends AppError {
     super(503, 'unavailable', message);
   }
 }
+
+/** 413 naming the field whose value was too large (a file beyond its stage's limit). */
+export class PayloadTooLargeError extends AppError {
+  constructor(field: string, message: string) {
+    super(413, 'payload_too_large', `${field}: ${message}`, [{ field, message }]);
+  }
+}

@@ -17,7 +17,7 @@ import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './leadership/create-election.js';
 import { Leadership } from './leadership/leadership.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { createLeaderLink, type ClusterChannel } from './scheduler/leader-link.js';
+import { createLeaderLink, type ClusterChannel, type LeaderLink } from './scheduler/leader-link.js';
 import { trackLeadership } from './scheduler/metrics.js';
 import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
 import { schedulerApiRoutes } from './http/routes/api-scheduler.js';
@@ -74,20 +74,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid, at: message.at });
   });
 
-  const app = createApp({
-    db,
-    log,
-    sessionSecret: loadSessionSecret(config),
-    secureCookies: config.cookieSecure,
-    trustProxy: config.trustProxy,
-    signInLimits: signInLimitsFor(config, db),
-    metrics: {
-      token: config.metricsToken,
-      collect: () => (inCluster() ? askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : localMetrics()),
-    },
-    apiRoutes: [schedulerApiRoutes({ db, scheduler: leaderLink })],
-    pageRoutes: [webSchedulerRoutes({ db, scheduler: leaderLink, lockPath: describeLock(config) }), webLiveRoutes({ db, live })],
-  });
+  const app = workerApp(config, log, { db, leaderLink, live });
   const server = await listen(app, config, log);
   startLeading(leadership);
   const http = drainable(server);
@@ -102,6 +89,25 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
 
   stopAndExit = (why) => stopWorker(why, { config, log, server, releasers });
   if (stopAskedDuringBoot) void stopAndExit(stopAskedDuringBoot);
+}
+
+/** The Express app of a worker, with the scheduler's routes talking to the leader through the link. */
+function workerApp(config: Config, log: Logger, { db, leaderLink, live }: { db: Knex; leaderLink: LeaderLink; live: LiveStages }) {
+  return createApp({
+    db,
+    log,
+    sessionSecret: loadSessionSecret(config),
+    secureCookies: config.cookieSecure,
+    trustProxy: config.trustProxy,
+    uploads: config.uploads,
+    signInLimits: signInLimitsFor(config, db),
+    metrics: {
+      token: config.metricsToken,
+      collect: () => (inCluster() ? askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : localMetrics()),
+    },
+    apiRoutes: [schedulerApiRoutes({ db, scheduler: leaderLink })],
+    pageRoutes: [webSchedulerRoutes({ db, scheduler: leaderLink, lockPath: describeLock(config) }), webLiveRoutes({ db, live })],
+  });
 }
 
 /**

@@ -50,7 +50,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     assert.equal(pending.body.status, 'pending');
     assert.equal(active.body.status, 'active');
     assert.equal(completed.body.status, 'completed');
-    assert.deepEqual(Object.keys(pending.body).sort(), ['courseId', 'description', 'endDate', 'id', 'name', 'startDate', 'status']);
+    assert.deepEqual(Object.keys(pending.body).sort(), ['allowedExtensions', 'courseId', 'description', 'endDate', 'id', 'maxFileBytes', 'mode', 'name', 'startDate', 'status']);
     assert.match(pending.body.startDate, ISO_UTC_MS);
 
     const history = await teacher.get(`/api/stages/${completed.body.id}/transitions`);
@@ -393,5 +393,25 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     assert.equal((await outsider.post(`/api/stages/${stage.id}/submissions`, junk)).status, 404);
     assert.equal((await otherTeacher.patch(`/api/stages/${stage.id}`, junk)).status, 404);
     assert.equal((await student.post(`/api/stages/${stage.id}/submissions`, junk)).status, 400, 'a student of the course gets the 400');
+  });
+  test('mode, maxFileBytes and allowedExtensions: defaults, normalised input, the UPLOAD_MAX_BYTES ceiling', async () => {
+    const now = Date.now();
+    const plain = await newStage(toIso(now + DAY), toIso(now + 2 * DAY));
+    assert.equal(plain.body.mode, 'individual');
+    assert.equal(plain.body.maxFileBytes, 26_214_400, 'no limit of its own: the ceiling');
+    assert.deepEqual(plain.body.allowedExtensions, []);
+    const team = await newStage(toIso(now + DAY), toIso(now + 2 * DAY), { mode: 'team', maxFileBytes: 1000, allowedExtensions: ['PDF', '.Zip', '.pdf'] });
+    assert.equal(team.status, 201);
+    assert.deepEqual([team.body.mode, team.body.maxFileBytes, team.body.allowedExtensions], ['team', 1000, ['.pdf', '.zip']]);
+    const above = await newStage(toIso(now + DAY), toIso(now + 2 * DAY), { maxFileBytes: 26_214_401 });
+    assert.equal(above.status, 400);
+    assert.equal(above.body.error.details[0].field, 'maxFileBytes');
+    const badMode = await teacher.patch(`/api/stages/${team.body.id}`, { mode: 'pairs' });
+    assert.equal(badMode.body.error.details[0].field, 'mode');
+    const badExtension = await teacher.patch(`/api/stages/${team.body.id}`, { allowedExtensions: ['../x'] });
+    assert.equal(badExtension.body.error.details[0].field, 'allowedExtensions.0');
+    const back = await teacher.patch(`/api/stages/${team.body.id}`, { maxFileBytes: null, mode: 'individual' });
+    assert.deepEqual([back.body.mode, back.body.maxFileBytes], ['individual', 26_214_400]);
+    assert.equal((await teacher.get(`/api/stages/${team.body.id}`)).body.mode, 'individual', 'kept');
   });
 });

@@ -11,7 +11,7 @@ test(`migrations run up, down and up again on ${testDialect}`, async () => {
     assert.ok(ran.length >= 1);
     assert.ok(ran.every((name) => !/\.(ts|js)$/.test(name)), 'names are stored without extension');
     assert.equal(await migrationsCurrent(t.db), true);
-    for (const table of ['users', 'api_tokens', 'courses', 'course_members', 'stages', 'stage_transitions', 'submissions', 'sessions']) {
+    for (const table of ['users', 'api_tokens', 'courses', 'course_members', 'stages', 'stage_transitions', 'submissions', 'sessions', 'teams', 'team_members', 'submission_files']) {
       assert.ok(await t.db.schema.hasTable(table), `${table} exists`);
     }
     assert.deepEqual(await migrateLatest(t.db), [], 'a second run does nothing');

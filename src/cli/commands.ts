@@ -7,6 +7,7 @@ import { dialectOf } from '../db/connect.js';
 import { apiTokenJson, createApiToken, listApiTokens, revokeApiToken } from '../domain/api-tokens.js';
 import { seedDemo } from './seed-demo.js';
 import { clearStaleLock } from '../leadership/lock-file.js';
+import { exportCommand } from './export-command.js';
 import { createElection, describeLock } from '../leadership/create-election.js';
 import { DAY } from '../time.js';
 import { email, parseInput, password, role, z } from '../validation.js';
@@ -46,6 +47,8 @@ function required(args: CommandContext['args'], name: string): string {
 }
 
 export const commands: Record<string, Command> = {
+  'submissions:export': exportCommand,
+
   migrate: {
     usage: '',
     summary: 'run pending database migrations',

@@ -62,6 +62,12 @@ export interface StageRow {
   status: string;
   created_at: BigIntColumn;
   updated_at: BigIntColumn;
+  /** 'individual' or 'team'. */
+  mode: string;
+  /** Null: UPLOAD_MAX_BYTES. */
+  max_file_bytes: BigIntColumn | null;
+  /** A JSON array of lower-case extensions (".pdf"); null or [] takes any. */
+  allowed_extensions: string | null;
   /** Generated, never written: the start of a pending stage, the end of an active one, NULL once completed. */
   next_boundary?: BigIntColumn | null;
 }
@@ -83,6 +89,38 @@ export interface SubmissionRow {
   student_id: number;
   body: string | null;
   link: string | null;
+  created_at: BigIntColumn;
+  /** The team it belongs to in a team stage; null in an individual one. */
+  team_id: number | null;
+  /** 1, 2, ... per owner. */
+  version: number;
+  /** "user:<id>" or "team:<id>": whose versions these are. */
+  owner: string;
+}
+
+export interface SubmissionFileRow {
+  id: number;
+  submission_id: number;
+  name: string;
+  size: BigIntColumn;
+  sha256: string;
+  content_type: string;
+  /** Relative to UPLOAD_DIR. */
+  storage_key: string;
+}
+
+export interface TeamRow {
+  id: number;
+  course_id: number;
+  name: string;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+}
+
+export interface TeamMemberRow {
+  team_id: number;
+  course_id: number;
+  user_id: number;
   created_at: BigIntColumn;
 }
 

@@ -6,13 +6,14 @@ import { dbNowMs } from '../db/clock.js';
 import { lockRows } from '../db/locks.js';
 import { readRows } from '../db/read-cache.js';
 import { numberFromDb } from '../db/rows.js';
-import type { StageRow, StageTransitionRow } from '../db/tables.js';
+import type { StageRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import { canManage, getManagedCourse, MANAGERS_ONLY, toCourse, visibleToSql, type Course } from './courses.js';
 import { recordTransitions, statusAt, type StageStatus } from './stage-status.js';
 import { announceStagesChanged } from './stage-events.js';
 import type { Actor } from './users.js';
 import { pageOf, type Page, type PageRequest } from './paging.js';
+import { effectiveMaxFileBytes, parseExtensions, type FilePolicy, type StageMode } from './file-policy.js';
 
 export interface Stage {
   id: number;
@@ -22,6 +23,10 @@ export interface Stage {
   startDate: number;
   endDate: number;
   status: StageStatus;
+  mode: StageMode;
+  /** Null: UPLOAD_MAX_BYTES. */
+  maxFileBytes: number | null;
+  allowedExtensions: string[];
 }
 
 export interface StageInput {
@@ -29,21 +34,19 @@ export interface StageInput {
   description?: string;
   startDate: number;
   endDate: number;
+  mode?: StageMode;
+  maxFileBytes?: number | null;
+  allowedExtensions?: string[];
 }
 
-export interface Transition {
-  from: StageStatus;
-  to: StageStatus;
-  at: number;
-  cause: string;
+/** `uploadMaxBytes` (UPLOAD_MAX_BYTES) is what a stage without a limit of its own takes. */
+export function stageJson(stage: Stage, uploadMaxBytes: number) {
+  return { ...stage, startDate: toIso(stage.startDate), endDate: toIso(stage.endDate), maxFileBytes: effectiveMaxFileBytes(stage, uploadMaxBytes) };
 }
 
-export function stageJson(stage: Stage) {
-  return { ...stage, startDate: toIso(stage.startDate), endDate: toIso(stage.endDate) };
-}
-
-export function transitionJson({ from, to, at, cause }: Transition) {
-  return { from, to, at: toIso(at), cause };
+/** The stage's columns for its file policy and mode. */
+function policyColumns(stage: Pick<Stage, 'mode'> & FilePolicy) {
+  return { mode: stage.mode, max_file_bytes: stage.maxFileBytes, allowed_extensions: JSON.stringify(stage.allowedExtensions) };
 }
 
 function toStage(row: StageRow): Stage {
@@ -55,6 +58,9 @@ function toStage(row: StageRow): Stage {
     startDate: numberFromDb(row.start_date),
     endDate: numberFromDb(row.end_date),
     status: row.status as StageStatus,
+    mode: row.mode === 'team' ? 'team' : 'individual',
+    maxFileBytes: row.max_file_bytes === null || row.max_file_bytes === undefined ? null : numberFromDb(row.max_file_bytes),
+    allowedExtensions: parseExtensions(row.allowed_extensions),
   };
 }
 
@@ -70,7 +76,7 @@ export interface StageKey {
   id: number;
 }
 
-const STAGE_COLUMNS = 's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.status';
+const STAGE_COLUMNS = 's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.status, s.mode, s.max_file_bytes, s.allowed_extensions';
 
 /**
  * A page of the course's stages if the actor may see the course, in one read:
@@ -152,6 +158,7 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
       start_date: input.startDate,
       end_date: input.endDate,
       status,
+      ...policyColumns({ mode: input.mode ?? 'individual', maxFileBytes: input.maxFileBytes ?? null, allowedExtensions: input.allowedExtensions ?? [] }),
       created_at: now,
       updated_at: now,
     };
@@ -177,6 +184,9 @@ export async function updateStage(db: Knex, managed: ManagedStage, input: Partia
     const current = toStage((await trx<StageRow>('stages').where({ id }).forUpdate().first())!);
     const next = { ...current, ...definedOnly(input) };
     checkWindow(next.startDate, next.endDate);
+    if (next.mode !== current.mode && (await countStageSubmissions(trx, id)) > 0) {
+      throw new ConflictError('The stage has submissions: whether it is individual or team work no longer changes', [{ field: 'mode', message: 'cannot change once work was handed in' }]);
+    }
     next.status = statusAt(next.startDate, next.endDate, now);
     await trx('stages').where({ id }).update({
       name: next.name,
@@ -184,6 +194,7 @@ export async function updateStage(db: Knex, managed: ManagedStage, input: Partia
       start_date: next.startDate,
       end_date: next.endDate,
       status: next.status,
+      ...policyColumns(next),
     });
     await recordTransitions(trx, id, current.status, next.status, now, 'edit');
     return next;
@@ -224,13 +235,4 @@ export async function deleteStage(db: Knex, managed: ManagedStage, { force = fal
     await trx('stages').where({ id }).delete();
   });
   announceStagesChanged();
-}
-
-/** The stage's status history, oldest first (`after`: the last transition id of the previous page). */
-export async function listTransitions(db: Knex, actor: Actor, stageId: number, { limit, after }: PageRequest<number>): Promise<Page<Transition & { id: number }, number>> {
-  await getVisibleStage(db, actor, stageId);
-  const query = db<StageTransitionRow>('stage_transitions').where({ stage_id: stageId }).orderBy('id').limit(limit + 1);
-  if (after !== undefined) query.andWhere('id', '>', after);
-  const rows = (await query).map((r) => ({ id: numberFromDb(r.id), from: r.from_status as StageStatus, to: r.to_status as StageStatus, at: numberFromDb(r.at), cause: String(r.cause) }));
-  return pageOf(rows, limit, (t) => t.id);
 }

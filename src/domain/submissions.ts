@@ -1,8 +1,10 @@
 // Work handed in for a stage. Accepted only while the stage is active, judged
 // by its dates against the database clock rather than by the status column,
-// which the scheduler updates a moment after each boundary. A student keeps at
-// most MAX_SUBMISSIONS_PER_STAGE per stage: the next one is refused (409), and
-// nothing handed in is ever deleted to make room.
+// which the scheduler updates a moment after each boundary. Each hand-in is a
+// new version (1, 2, ...) of its owner's work: the student's, or in a team
+// stage the team's. An owner keeps at most MAX_SUBMISSIONS_PER_STAGE versions
+// per stage: the next one is refused (409), and nothing handed in is ever
+// deleted to make room.
 import type { Knex } from 'knex';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { dbNowMs, SQLITE_NOW_MS } from '../db/clock.js';
@@ -16,6 +18,10 @@ import { getVisibleStage, type Stage } from './stages.js';
 import { statusAt } from './stage-status.js';
 import type { Actor } from './users.js';
 import { pageOf, type Page, type PageRequest } from './paging.js';
+import { filesOf, insertFiles, insertFilesSqlite, type NewFile, type SubmissionFile } from './submission-files.js';
+import { ownerOf, placeFiles, refuseOutsideTeam, teamForSubmission } from './submission-owner.js';
+import type { BlobStore } from '../uploads/blob-store.js';
+import type { SubmissionRow } from '../db/tables.js';
 
 export const MAX_SUBMISSIONS_PER_STAGE = 20;
 
@@ -23,44 +29,67 @@ export interface Submission {
   id: number;
   stageId: number;
   studentId: number;
+  teamId: number | null;
   body: string | null;
   link: string | null;
+  version: number;
   createdAt: number;
+  files: SubmissionFile[];
 }
 
 export interface SubmissionInput {
   body?: string;
   link?: string;
+  /** Received and flushed under temporary names (uploads/multipart.ts); placed as the row commits. */
+  files?: NewFile[];
 }
 
 export function submissionJson(s: Submission) {
-  return { ...s, createdAt: toIso(s.createdAt) };
+  // `late` stays false until stages have a cut-off after their end.
+  const { id, stageId, studentId, teamId, body, link, version, createdAt, files } = s;
+  return { id, stageId, studentId, teamId, body, link, late: false, version, createdAt: toIso(createdAt), files };
 }
 
-function toSubmission(row: Record<string, unknown>): Submission {
+type SubmissionValues = Pick<SubmissionRow, 'id' | 'stage_id' | 'student_id' | 'team_id' | 'body' | 'link' | 'version' | 'created_at'>;
+
+export function toSubmission(row: SubmissionValues, files: SubmissionFile[] = []): Submission {
   return {
     id: Number(row.id),
     stageId: Number(row.stage_id),
     studentId: Number(row.student_id),
-    body: (row.body as string | null) ?? null,
-    link: (row.link as string | null) ?? null,
+    teamId: row.team_id === null || row.team_id === undefined ? null : Number(row.team_id),
+    body: row.body ?? null,
+    link: row.link ?? null,
+    version: Number(row.version),
     createdAt: numberFromDb(row.created_at),
+    files,
   };
 }
 
 const NOT_A_STUDENT = 'Only students of this course hand in work';
 
-/** A stage the actor may hand in work for, with its course (getStageToSubmitTo). */
+/** A stage the actor may hand in work for, with its course and, in a team stage, the actor's team (getStageToSubmitTo). */
 export interface SubmitTarget {
   stage: Stage;
   course: Course;
+  teamId: number | null;
 }
 
-/** The stage if the actor may hand in work for it (404 if invisible, 403 if not a student of the course); checked before the body is read. */
+/**
+ * The stage if the actor may hand in work for it (404 if invisible, 403 if not
+ * a student of the course, 409 in a team stage for a student in no team);
+ * checked before the body is read, so no file is received for nothing.
+ */
 export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number): Promise<SubmitTarget> {
   const { stage, course, member } = await getVisibleStage(db, actor, stageId);
   if (actor.role !== 'student' || !member) throw new ForbiddenError(NOT_A_STUDENT);
-  return { stage, course };
+  return { stage, course, teamId: await teamForSubmission(db, stage, course, actor) };
+}
+
+export interface SubmitOptions {
+  receivedAt?: number;
+  /** Where files go; needed when the input has files. */
+  store?: BlobStore;
 }
 
 /**
@@ -77,29 +106,31 @@ export async function getStageToSubmitTo(db: Knex, actor: Actor, stageId: number
  * `target` is what getStageToSubmitTo answered (the routes ask it before
  * reading the body); membership is checked again under the lock.
  */
-export async function createSubmission(db: Knex, actor: Actor, { stage, course }: SubmitTarget, input: SubmissionInput, { receivedAt }: { receivedAt?: number } = {}): Promise<Submission> {
+export async function createSubmission(db: Knex, actor: Actor, { stage, course, teamId }: SubmitTarget, input: SubmissionInput, { receivedAt, store }: SubmitOptions = {}): Promise<Submission> {
   const stageId = stage.id;
-  if (!input.body && !input.link) throw ValidationError.field('body', 'give the work as text (body) or a link');
+  const files = input.files ?? [];
+  if (!input.body && !input.link && files.length === 0) throw ValidationError.field('body', 'give the work as text (body), a link or files');
   const arrival = (askedAt: number, dbNow: number) => (receivedAt === undefined ? dbNow : dbNow - Math.max(0, Math.floor(askedAt - receivedAt)));
-  const row = (now: number) => ({ stage_id: stageId, student_id: actor.id, body: input.body ?? null, link: input.link ?? null, created_at: now });
+  const owner = ownerOf(actor, teamId);
+  const row = (now: number, latest: number) => ({ stage_id: stageId, student_id: actor.id, team_id: teamId, owner, version: latest + 1, body: input.body ?? null, link: input.link ?? null, created_at: now });
   try {
     if (canRunImmediate(db)) {
       // SQLite: the same steps as below, as one synchronous write (db/sqlite-immediate.ts).
       return await sqliteImmediate(db, (sql) => {
         if (!sql('SELECT 1 FROM course_members WHERE course_id = ? AND user_id = ?').get(course.id, actor.id)) throw new ForbiddenError(NOT_A_STUDENT);
+        if (teamId !== null) refuseOutsideTeam(stage, Boolean(sql('SELECT 1 FROM team_members WHERE team_id = ? AND user_id = ?').get(teamId, actor.id)));
         const askedAt = performance.now();
         const now = arrival(askedAt, Number((sql(`SELECT ${SQLITE_NOW_MS} AS now_ms`).get() as { now_ms: number }).now_ms));
-        const counted = sql('SELECT COUNT(*) AS n FROM submissions WHERE stage_id = ? AND student_id = ?').get(stageId, actor.id) as { n: number };
-        refuseUnlessOpen(stage, now, Number(counted.n));
-        const values = row(now);
-        const { lastInsertRowid } = sql('INSERT INTO submissions (stage_id, student_id, body, link, created_at) VALUES (?, ?, ?, ?, ?)').run(
-          values.stage_id,
-          values.student_id,
-          values.body,
-          values.link,
-          values.created_at,
-        );
-        return toSubmission({ id: Number(lastInsertRowid), ...values });
+        const latest = sql('SELECT COALESCE(MAX(version), 0) AS n FROM submissions WHERE stage_id = ? AND owner = ?').get(stageId, owner) as { n: number };
+        refuseUnlessOpen(stage, now, Number(latest.n));
+        const values = row(now, Number(latest.n));
+        // Files into place last, once nothing can refuse the work: the COMMIT follows.
+        const placed = placeFiles(store, files);
+        const { lastInsertRowid } = sql(
+          'INSERT INTO submissions (stage_id, student_id, team_id, owner, version, body, link, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run(values.stage_id, values.student_id, values.team_id, values.owner, values.version, values.body, values.link, values.created_at);
+        const id = Number(lastInsertRowid);
+        return toSubmission({ id, ...values }, insertFilesSqlite(sql, id, placed));
       });
     }
     return await db.transaction(async (trx) => {
@@ -109,19 +140,35 @@ export async function createSubmission(db: Knex, actor: Actor, { stage, course }
       if (!(await lockRows(trx, 'course_members', { course_id: course.id, user_id: actor.id }, 'created_at'))) {
         throw new ForbiddenError(NOT_A_STUDENT);
       }
+      // Members of a team hand in one after another: the team row is their lock.
+      if (teamId !== null) {
+        await lockRows(trx, 'teams', { id: teamId }, 'updated_at');
+        refuseOutsideTeam(stage, (await trx('team_members').where({ team_id: teamId, user_id: actor.id }).first('user_id')) !== undefined);
+      }
       const askedAt = performance.now();
       const now = arrival(askedAt, await dbNowMs(trx));
-      const counted = await trx('submissions').where({ stage_id: stageId, student_id: actor.id }).count({ n: '*' }).first();
-      refuseUnlessOpen(stage, now, Number(counted?.n ?? 0));
-      const values = row(now);
+      const latest = await trx('submissions').where({ stage_id: stageId, owner }).max({ n: 'version' }).first();
+      refuseUnlessOpen(stage, now, Number(latest?.n ?? 0));
+      const values = row(now, Number(latest?.n ?? 0));
+      const placed = placeFiles(store, files);
       const [id] = await trx('submissions').insert(values);
-      return toSubmission({ id, ...values });
+      return toSubmission({ id, ...values }, await insertFiles(trx, id, placed));
     });
   } catch (err) {
     // The stage was deleted while this was handed in.
     if (isForeignKeyViolation(err)) throw new NotFoundError('Stage');
     throw err;
   }
+}
+
+/**
+ * The 409 createSubmission would answer, asked before a large body is read:
+ * work judged by its arrival that is refused at arrival need not be received.
+ * createSubmission judges it again under its lock.
+ */
+export async function refuseEarly(db: Knex, actor: Actor, { stage, teamId }: SubmitTarget, receivedAt: number): Promise<void> {
+  const latest = await db('submissions').where({ stage_id: stage.id, owner: ownerOf(actor, teamId) }).max({ n: 'version' }).first();
+  refuseUnlessOpen(stage, (await dbNowMs(db)) - Math.max(0, Math.floor(performance.now() - receivedAt)), Number(latest?.n ?? 0));
 }
 
 /** Throws the 409 for work arriving at `now` while the stage is not open, or beyond the student's cap. */
@@ -135,7 +182,7 @@ function refuseUnlessOpen(stage: Stage, now: number, handedIn: number): void {
   }
   if (handedIn >= MAX_SUBMISSIONS_PER_STAGE) {
     throw new ConflictError(
-      `You have handed in ${MAX_SUBMISSIONS_PER_STAGE} submissions for stage "${stage.name}", the most a student may; nothing more is taken for it`,
+      `${stage.mode === 'team' ? 'Your team has' : 'You have'} handed in ${MAX_SUBMISSIONS_PER_STAGE} submissions for stage "${stage.name}", the most a ${stage.mode === 'team' ? 'team' : 'student'} may; nothing more is taken for it`,
       { limit: MAX_SUBMISSIONS_PER_STAGE },
     );
   }
@@ -147,14 +194,14 @@ export interface SubmissionKey {
   id: number;
 }
 
-/** Teachers and admins see every submission of the stage, students their own; newest first. */
+/** Teachers and admins see every submission of the stage, students their own (their team's in a team stage); newest first. */
 export async function listSubmissions(db: Knex, actor: Actor, stageId: number, { limit, after }: PageRequest<SubmissionKey>): Promise<Page<Submission, SubmissionKey>> {
-  const { course } = await getVisibleStage(db, actor, stageId);
+  const { stage, course } = await getVisibleStage(db, actor, stageId);
   const query = db('submissions')
     .where({ stage_id: stageId })
     .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(limit + 1);
-  if (!canManage(actor, course)) query.andWhere({ student_id: actor.id });
+  if (!canManage(actor, course)) query.andWhere(await visibleOwnership(db, stage, course, actor));
   if (after) {
     query.andWhere((q) => {
       q.where('created_at', '<', after.createdAt).orWhere((same) => {
@@ -162,5 +209,13 @@ export async function listSubmissions(db: Knex, actor: Actor, stageId: number, {
       });
     });
   }
-  return pageOf((await query).map(toSubmission), limit, (s) => ({ createdAt: s.createdAt, id: s.id }));
+  const rows = (await query) as SubmissionValues[];
+  const files = await filesOf(db, rows.slice(0, limit).map((r) => Number(r.id)));
+  return pageOf(rows.map((r) => toSubmission(r, files.get(Number(r.id)))), limit, (s) => ({ createdAt: s.createdAt, id: s.id }));
+}
+
+/** Which rows a student sees: their team's in a team stage (if in one), else their own. */
+export async function visibleOwnership(db: Knex, stage: Stage, course: Course, actor: Actor): Promise<Record<string, string | number>> {
+  const team = stage.mode === 'team' ? await teamForSubmission(db, stage, course, actor, { required: false }) : null;
+  return team === null ? { student_id: actor.id } : { owner: ownerOf(actor, team) };
 }

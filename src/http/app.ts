@@ -6,11 +6,11 @@ import helmet from 'helmet';
 import cookieParser from 'cookie-parser';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
-import type { TrustProxy } from '../config.js';
+import type { TrustProxy, UploadSettings } from '../config.js';
 import { memorySignInLimits, type SignInLimits } from '../auth/sign-in-limits.js';
 import { projectRoot } from '../paths.js';
 import { identify, requireActor } from './auth.js';
-import { csrfProtection } from './csrf.js';
+import { csrfProtection, formTokenChecker } from './csrf.js';
 import { errorHandler, notFound } from './errors.js';
 import { deferBodyErrors } from './body.js';
 import { countRequests } from './metrics.js';
@@ -20,6 +20,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes, type MetricsDeps } from './routes/metrics.js';
 import { courseRoutes } from './routes/api-courses.js';
 import { stageRoutes } from './routes/api-stages.js';
+import { teamRoutes } from './routes/api-teams.js';
+import { fileRoutes } from './routes/api-files.js';
 import { pageLocals, webRoutes } from './routes/web.js';
 
 export interface AppDeps {
@@ -36,6 +38,8 @@ export interface AppDeps {
   metrics?: MetricsDeps;
   /** Routers of further /api routes (the scheduler's), for bearer and browser callers alike. */
   apiRoutes?: RequestHandler[];
+  /** UPLOAD_DIR and UPLOAD_MAX_BYTES. */
+  uploads: UploadSettings;
   /** Routers of further pages (the scheduler console, live stage events), for signed-in browsers. */
   pageRoutes?: RequestHandler[];
 }
@@ -66,18 +70,18 @@ function isTokenApiRequest(req: Request): boolean {
  * API does not know ends here with a 404. Everything else leaves the branch
  * at once for the browser path.
  */
-function bearerApi(db: Knex, apiRoutes: RequestHandler[]): Router {
+function bearerApi(db: Knex, uploads: UploadSettings, apiRoutes: RequestHandler[]): Router {
   const branch = Router();
   branch.use((req, _res, next) => next(isTokenApiRequest(req) ? undefined : 'router'));
   branch.use(identify(db), ...apiRoutes);
-  branch.use('/api', requireActor, courseRoutes({ db }), stageRoutes({ db }));
+  branch.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), fileRoutes({ db, uploads }));
   branch.get('/api/me', (req, res) => res.json(req.actor));
   branch.use(notFound);
   return branch;
 }
 
 export function createApp(deps: AppDeps): Express {
-  const { db, log, sessionSecret } = deps;
+  const { db, log, sessionSecret, uploads } = deps;
   const secureCookies = deps.secureCookies ?? false;
   const app = express();
 
@@ -110,20 +114,21 @@ export function createApp(deps: AppDeps): Express {
   app.use(deferBodyErrors(express.json({ limit: BODY_LIMIT })));
   app.use(deferBodyErrors(express.urlencoded({ extended: false, limit: BODY_LIMIT })));
   const apiRoutes = deps.apiRoutes ?? [];
-  app.use(bearerApi(db, apiRoutes));
+  app.use(bearerApi(db, uploads, apiRoutes));
   // Browsers from here on. An API call with an Authorization header took the
   // branch above and never gets here; a cookie riding on an API call without
   // one goes through the cookies, the session store and CSRF like a page.
   app.use(cookieParser());
   app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }), absoluteSessionLifetime());
-  app.use(csrfProtection({ secret: sessionSecret, secureCookies }).doubleCsrfProtection);
+  const csrf = csrfProtection({ secret: sessionSecret, secureCookies });
+  app.use(csrf.doubleCsrfProtection);
   app.use(identify(db));
   app.use(pageLocals);
 
   for (const route of [...apiRoutes, ...(deps.pageRoutes ?? [])]) app.use(route);
-  app.use('/api', requireActor, courseRoutes({ db }), stageRoutes({ db }));
+  app.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), fileRoutes({ db, uploads }));
   app.get('/api/me', (req, res) => res.json(req.actor));
-  app.use(webRoutes({ db, signInLimits: deps.signInLimits ?? memorySignInLimits(), secureCookies }));
+  app.use(webRoutes({ db, uploads, checkFormToken: formTokenChecker(csrf), signInLimits: deps.signInLimits ?? memorySignInLimits(), secureCookies }));
 
   app.use(notFound);
   app.use(errorHandler);

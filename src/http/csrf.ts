@@ -10,6 +10,7 @@ import type { Request } from 'express';
 import { deriveKey } from '../secrets.js';
 import { sessionCookieName, sessionCookieOptions } from './session.js';
 import { readableBody } from './body.js';
+import { isMultipart } from '../uploads/multipart.js';
 
 export const ANONYMOUS_COOKIE = 'coursework.anon';
 export const SECURE_ANONYMOUS_COOKIE = '__Host-coursework.anon';
@@ -62,10 +63,37 @@ export function csrfProtection({ secret, secureCookies }: { secret: string; secu
     cookieOptions: { sameSite: 'lax', secure: secureCookies, httpOnly: true, path: '/' },
     getCsrfTokenFromRequest: tokenFromRequest,
     skipCsrfProtection: (req) => {
+      // A page's multipart form is judged by its route, from its _csrf part,
+      // before any file is taken (checkFormToken): its body is not read yet here.
+      if (isMultipartForm(req)) return true;
       if (!req.path.startsWith('/api/')) return false;
       // API calls riding on a bearer token, or carrying no session cookie at
       // all (they get a 401), have nothing for a forged request to borrow.
       return Boolean(req.headers.authorization) || !(sessionCookie in ((req.cookies as Record<string, unknown> | undefined) ?? {}));
     },
   });
+}
+
+/** Pages that take multipart forms; every other page judges its token here, whatever the body's type. */
+const MULTIPART_PAGES = /^\/stages\/\d+\/submissions$/;
+
+/** A page's multipart hand-in without the header: its token is in its first part. */
+function isMultipartForm(req: Request): boolean {
+  return req.method === 'POST' && MULTIPART_PAGES.test(req.path) && req.headers['x-csrf-token'] === undefined && isMultipart(req);
+}
+
+/**
+ * Judges a multipart form's `_csrf` field (skipped above) with the same
+ * check as every other form; throws the same 403 error when it is wrong.
+ */
+export function formTokenChecker(csrf: ReturnType<typeof csrfProtection>): (req: Request, token: string | undefined) => void {
+  return (req, token) => {
+    const body: unknown = req.body;
+    req.body = { _csrf: token };
+    try {
+      if (!csrf.validateRequest(req)) throw csrf.invalidCsrfTokenError;
+    } finally {
+      req.body = body;
+    }
+  };
 }

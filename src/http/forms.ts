@@ -1,7 +1,7 @@
 // HTML forms: a refused form comes back with the entered values and a message
 // beside each field, with the status the API would have answered.
 import type { Request, Response } from 'express';
-import { ConflictError, ValidationError, type AppError, type FieldProblem } from '../errors.js';
+import { ConflictError, PayloadTooLargeError, ValidationError, type AppError, type FieldProblem } from '../errors.js';
 import { readableBody } from './body.js';
 import { END_NOT_AFTER_START } from '../domain/stages.js';
 
@@ -15,7 +15,7 @@ const PAGE_WORDING: Record<string, string> = { [END_NOT_AFTER_START]: 'must be a
 export function fieldErrorsOf(err: unknown): FieldErrors | undefined {
   let problems: FieldProblem[] | undefined;
   if (err instanceof ValidationError) problems = err.problems;
-  else if (err instanceof ConflictError && Array.isArray(err.details)) problems = err.details as FieldProblem[];
+  else if ((err instanceof ConflictError || err instanceof PayloadTooLargeError) && Array.isArray(err.details)) problems = err.details as FieldProblem[];
   if (!problems) return undefined;
   const errors: FieldErrors = {};
   for (const { field, message, code } of problems) errors[field] ??= (code && PAGE_WORDING[code]) || message;

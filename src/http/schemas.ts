@@ -1,6 +1,7 @@
 // Request bodies the API and the forms accept. Bodies are strict objects: a
 // field the API does not know is a 400 naming it, not silently dropped.
 import { z, email, id, instant, nonEmpty, timezone } from '../validation.js';
+import { normaliseExtension, STAGE_MODES } from '../domain/file-policy.js';
 
 export const courseSchema = z.strictObject({
   title: nonEmpty(200),
@@ -16,6 +17,14 @@ const stageFields = {
   description: z.string().max(10_000, 'must be at most 10000 characters').optional(),
   startDate: instant,
   endDate: instant,
+  mode: z.enum(STAGE_MODES, { message: `must be one of ${STAGE_MODES.join(', ')}` }).optional(),
+  // null: back to UPLOAD_MAX_BYTES. Above it is refused where the ceiling is known (checkMaxFileBytes).
+  maxFileBytes: z.number().int('must be a whole number of bytes').positive('must be at least 1').nullable().optional(),
+  allowedExtensions: z
+    .array(z.string().regex(/^\.?[A-Za-z0-9_-]{1,20}$/, 'each must be an extension such as .pdf'))
+    .max(50, 'must list at most 50 extensions')
+    .transform((list) => [...new Set(list.map(normaliseExtension))])
+    .optional(),
 };
 
 export const stageSchema = z.strictObject(stageFields);
@@ -28,6 +37,13 @@ export const submissionSchema = z.strictObject({
   body: z.string().trim().max(100_000, 'must be at most 100000 characters').optional(),
   link: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2000).optional(),
 });
+
+export const teamSchema = z.strictObject({
+  name: nonEmpty(200),
+  memberIds: z.array(id).max(500, 'must list at most 500 students').optional(),
+});
+
+export const teamUpdateSchema = teamSchema.partial();
 
 /** Adding a member: the student's email, as the course page's form sends it. */
 export const memberSchema = z.strictObject({ email });

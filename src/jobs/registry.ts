@@ -7,6 +7,7 @@ import { MINUTE } from '../time.js';
 import type { JobDefinition } from './job.js';
 import { nextStageBoundary, sweepStageStatuses } from './stage-status-sweep.js';
 import { cleanupJobExecutions } from './cleanup-job-executions.js';
+import { cleanupOrphanUploads } from './cleanup-orphan-uploads.js';
 import { observingTransitionLag } from './stage-transition-lag.js';
 
 export function jobDefinitions(config: Config): JobDefinition[] {
@@ -34,6 +35,15 @@ export function jobDefinitions(config: Config): JobDefinition[] {
       misfire: 'skip',
       timeoutMs: 30 * MINUTE,
       run: cleanupJobExecutions,
+    },
+    {
+      id: 'cleanup-orphan-uploads',
+      name: 'Remove uploaded files no submission names',
+      cron: '30 2 * * *',
+      timezone: config.appTimezone,
+      misfire: 'skip',
+      timeoutMs: 30 * MINUTE,
+      run: cleanupOrphanUploads,
     },
   ];
 }

@@ -1,6 +1,11 @@
 // Runs the real app on an ephemeral port and talks to it with fetch, keeping
 // cookies like a browser so session and CSRF behaviour is exercised for real.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_UPLOAD_MAX_BYTES } from '../../src/config.js';
+import { multipartBody, type Part } from './multipart.js';
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
 import { createApp, type AppDeps } from '../../src/http/app.js';
@@ -11,20 +16,27 @@ import type { Role } from '../../src/validation.js';
 
 export interface TestServer {
   baseUrl: string;
+  uploadDir: string;
   close(): Promise<void>;
 }
 
 export async function startTestServer(db: Knex, extra: Partial<AppDeps> = {}): Promise<TestServer> {
-  const app = createApp({ db, log: createLogger('silent'), sessionSecret: 'test-secret-'.padEnd(40, 'x'), ...extra });
+  // Each server keeps its uploads apart, in a folder of its own that a test may look into.
+  const uploads = extra.uploads ?? { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'coursework-uploads-')), maxBytes: DEFAULT_UPLOAD_MAX_BYTES };
+  const app = createApp({ db, log: createLogger('silent'), sessionSecret: 'test-secret-'.padEnd(40, 'x'), ...extra, uploads });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    uploadDir: uploads.dir,
     close: () =>
       new Promise((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          if (!extra.uploads) fs.rmSync(uploads.dir, { recursive: true, force: true });
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };
@@ -119,6 +131,19 @@ export class Browser {
       method: 'POST',
       headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
       body: new URLSearchParams(form).toString(),
+      redirect: 'manual',
+    });
+    this.keep(res);
+    return { status: res.status, text: await res.text(), location: res.headers.get('location'), headers: res.headers };
+  }
+
+  /** A multipart form, as a page's form with enctype="multipart/form-data" sends it. */
+  async postMultipart(path: string, parts: Part[]): Promise<PageResponse> {
+    const { body, contentType } = multipartBody(parts);
+    const res = await fetch(this.baseUrl + path, {
+      method: 'POST',
+      headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': contentType, accept: 'text/html' },
+      body: new Uint8Array(body),
       redirect: 'manual',
     });
     this.keep(res);

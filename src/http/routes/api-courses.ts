@@ -18,11 +18,13 @@ import { courseSchema, courseUpdateSchema, deleteSchema, memberSchema, stageSche
 import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
 import { readableBody } from '../body.js';
+import { checkMaxFileBytes } from '../../domain/file-policy.js';
+import type { UploadSettings } from '../../config.js';
 
 // Every route that takes a body decides who may call it first, so a caller
 // without the right gets 403 (or 404) whatever they sent, and only then the
 // body is validated (400).
-export function courseRoutes({ db }: { db: Knex }): Router {
+export function courseRoutes({ db, uploads }: { db: Knex; uploads: UploadSettings }): Router {
   const router = Router();
 
   router.get('/courses', async (req, res) => {
@@ -57,28 +59,29 @@ export function courseRoutes({ db }: { db: Knex }): Router {
     res.status(204).end();
   });
 
-  courseStageRoutes(router, db);
+  courseStageRoutes(router, db, uploads);
   courseMemberRoutes(router, db);
   return router;
 }
 
-function courseStageRoutes(router: Router, db: Knex): void {
+function courseStageRoutes(router: Router, db: Knex, uploads: UploadSettings): void {
   router.get('/courses/:id/stages', async (req, res) => {
     const id = parseId(req.params.id);
     const { limit, cursor } = pageQuery(req, 2);
     const after = cursor && { startDate: cursor[0], id: cursor[1] };
     const page = await listStages(db, actorOf(req), id, { limit, after });
-    res.json(pageJson(page, stageJson, (key) => [key.startDate, key.id]));
+    res.json(pageJson(page, (stage) => stageJson(stage, uploads.maxBytes), (key) => [key.startDate, key.id]));
   });
 
   router.post('/courses/:id/stages', async (req, res) => {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     await getManagedCourse(db, actor, id);
-    const stage = await createStage(db, actor, id, parseInput(stageSchema, readableBody(req.body)));
-    res.status(201).location(`/api/stages/${stage.id}`).json(stageJson(stage));
+    const input = parseInput(stageSchema, readableBody(req.body));
+    checkMaxFileBytes(input.maxFileBytes, uploads.maxBytes);
+    const stage = await createStage(db, actor, id, input);
+    res.status(201).location(`/api/stages/${stage.id}`).json(stageJson(stage, uploads.maxBytes));
   });
-
 }
 
 function courseMemberRoutes(router: Router, db: Knex): void {

@@ -1,27 +1,33 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { deleteStage, getManagedStage, getVisibleStage, listTransitions, stageJson, transitionJson, updateStage } from '../../domain/stages.js';
-import { createSubmission, getStageToSubmitTo, listSubmissions, submissionJson } from '../../domain/submissions.js';
-import { deleteSchema, stageUpdateSchema, submissionSchema } from '../schemas.js';
+import { deleteStage, getManagedStage, getVisibleStage, stageJson, updateStage } from '../../domain/stages.js';
+import { listTransitions, transitionJson } from '../../domain/stage-transitions.js';
+import { getStageToSubmitTo, listSubmissions, submissionJson } from '../../domain/submissions.js';
+import { deleteSchema, stageUpdateSchema } from '../schemas.js';
+import { handIn } from '../hand-in.js';
 import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
 import { transitionLagMs } from '../../domain/stage-boundaries.js';
 import { readableBody } from '../body.js';
+import { checkMaxFileBytes } from '../../domain/file-policy.js';
+import type { UploadSettings } from '../../config.js';
 
 // As in api-courses.ts: who may call a route is decided before its body is validated.
-export function stageRoutes({ db }: { db: Knex }): Router {
+export function stageRoutes({ db, uploads }: { db: Knex; uploads: UploadSettings }): Router {
   const router = Router();
 
   router.get('/stages/:id', async (req, res) => {
     const { stage } = await getVisibleStage(db, actorOf(req), parseId(req.params.id));
-    res.json(stageJson(stage));
+    res.json(stageJson(stage, uploads.maxBytes));
   });
 
   router.patch('/stages/:id', async (req, res) => {
     const managed = await getManagedStage(db, actorOf(req), parseId(req.params.id));
-    const stage = await updateStage(db, managed, parseInput(stageUpdateSchema, readableBody(req.body)));
-    res.json(stageJson(stage));
+    const input = parseInput(stageUpdateSchema, readableBody(req.body));
+    checkMaxFileBytes(input.maxFileBytes, uploads.maxBytes);
+    const stage = await updateStage(db, managed, input);
+    res.json(stageJson(stage, uploads.maxBytes));
   });
 
   router.delete('/stages/:id', async (req, res) => {
@@ -51,7 +57,7 @@ export function stageRoutes({ db }: { db: Knex }): Router {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
     const target = await getStageToSubmitTo(db, actor, id);
-    const submission = await createSubmission(db, actor, target, parseInput(submissionSchema, readableBody(req.body)), { receivedAt: req.receivedAt });
+    const submission = await handIn({ db, uploads }, req, actor, target);
     res.status(201).json(submissionJson(submission));
   });
 

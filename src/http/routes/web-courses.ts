@@ -17,6 +17,7 @@ import {
   removeMember,
 } from '../../domain/courses.js';
 import { listStages } from '../../domain/stages.js';
+import { listTeams } from '../../domain/teams.js';
 import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
 import { ConflictError, ValidationError } from '../../errors.js';
@@ -49,10 +50,11 @@ async function coursesPage(db: Knex, actor: Actor, after: number | undefined, va
 async function coursePage(db: Knex, actor: Actor, courseId: number, values = { email: '' }, membersAfter?: number) {
   const course = await getVisibleCourse(db, actor, courseId);
   const manage = canManage(actor, course);
-  const [stagePage, memberPage, now] = await Promise.all([
+  const [stagePage, memberPage, now, teams] = await Promise.all([
     listStages(db, actor, courseId, { limit: TIMELINE_STAGES }),
     manage ? listMembers(db, actor, courseId, { limit: PAGE_SIZE, after: membersAfter }) : { items: [], nextCursor: null },
     dbNowMs(db),
+    manage ? listTeams(db, actor, courseId) : [],
   ]);
   const stages = stagePage.items;
   // Stages come ordered by start; "now" goes before the first one not yet started.
@@ -76,6 +78,9 @@ async function coursePage(db: Knex, actor: Actor, courseId: number, values = { e
     // The members list pages by id: "More members" starts after the last one shown.
     membersAfter: membersAfter ?? null,
     nextMembers: memberPage.nextCursor,
+    teams,
+    teamOf: Object.fromEntries(teams.flatMap((team) => team.memberIds.map((id) => [id, team.id]))),
+    emails: Object.fromEntries(memberPage.items.map((m) => [m.id, m.email])),
     values,
     errors: {},
   };

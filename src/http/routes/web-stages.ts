@@ -1,32 +1,46 @@
 // Pages: a stage with its history and submissions, the stage forms, and
 // handing in work. Form dates are wall times in the course's time zone.
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
-import { canManage, getManagedCourse, memberEmails, type Course } from '../../domain/courses.js';
+import { canManage, getManagedCourse, type Course } from '../../domain/courses.js';
 import {
   countStageSubmissions,
   createStage,
   deleteStage,
   getManagedStage,
   getVisibleStage,
-  listTransitions,
   updateStage,
   type Stage,
   type StageInput,
 } from '../../domain/stages.js';
-import { createSubmission, getStageToSubmitTo, listSubmissions, type SubmissionKey } from '../../domain/submissions.js';
+import { getStageToSubmitTo, type SubmissionKey } from '../../domain/submissions.js';
+import { listTransitions } from '../../domain/stage-transitions.js';
+import { listLatestSubmissions } from '../../domain/submission-latest.js';
+import { handInView } from '../stage-hand-in-view.js';
+import { handIn } from '../hand-in.js';
 import { statusAt } from '../../domain/stage-status.js';
 import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
 import { ConflictError, ValidationError, type FieldProblem } from '../../errors.js';
 import { toIso } from '../../time.js';
-import { stageTextSchema, submissionSchema } from '../schemas.js';
+import { stageTextSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
 import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
 import { formatLocal, localInputToUtcMs, utcMsToLocalInput } from '../local-time.js';
 import { decodeCursor, encodeCursor } from '../paging.js';
 import { transitionLagMs } from '../../domain/stage-boundaries.js';
+import { EMPTY_POLICY, fmtMiB, POLICY_FIELDS, policyFromForm, policyValues } from '../stage-form-policy.js';
+import type { UploadSettings } from '../../config.js';
+
+/** Judges a multipart form's CSRF token (csrf.ts formTokenChecker). */
+export type FormTokenCheck = (req: Request, token: string | undefined) => void;
+
+interface StageRouteDeps {
+  db: Knex;
+  uploads: UploadSettings;
+  checkFormToken: FormTokenCheck;
+}
 
 /** A transition's lag for the history: "120 ms", "2.5 s"; null when it has none (edits). */
 function lagText(lagMs: number | null): string | null {
@@ -39,11 +53,11 @@ const SUBMISSIONS_PER_PAGE = 20;
 /** Status changes shown; a stage has a few unless edited back and forth. */
 const HISTORY_LIMIT = 200;
 
-const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate'] as const;
+const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate', ...POLICY_FIELDS] as const;
 type StageValues = Record<(typeof STAGE_FIELDS)[number], string>;
 
 /** The form's values as a StageInput, or one ValidationError naming every bad field. */
-function stageInput(values: StageValues, zone: string): StageInput {
+function stageInput(values: StageValues, zone: string, uploadMaxBytes: number): StageInput {
   const problems: FieldProblem[] = [];
   let text: { name: string; description?: string } | undefined;
   try {
@@ -58,8 +72,9 @@ function stageInput(values: StageValues, zone: string): StageInput {
     if (local.ok) dates.push(local.ms);
     else problems.push({ field, message: local.message });
   }
-  if (problems.length || !text) throw new ValidationError(problems);
-  return { ...text, description: text.description ?? '', startDate: dates[0], endDate: dates[1] };
+  const policy = policyFromForm(values, uploadMaxBytes, problems);
+  if (problems.length || !text || !policy) throw new ValidationError(problems);
+  return { ...text, description: text.description ?? '', startDate: dates[0], endDate: dates[1], ...policy };
 }
 
 function stageValues(stage: Stage, zone: string): StageValues {
@@ -68,20 +83,21 @@ function stageValues(stage: Stage, zone: string): StageValues {
     description: stage.description,
     startDate: utcMsToLocalInput(stage.startDate, zone),
     endDate: utcMsToLocalInput(stage.endDate, zone),
+    ...policyValues(stage),
   };
 }
 
-const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '' };
+const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '', ...EMPTY_POLICY };
 
-export function webStageRoutes({ db }: { db: Knex }): Router {
+export function webStageRoutes(deps: StageRouteDeps): Router {
   const router = Router();
-  stageFormRoutes(router, db);
-  stageViewRoutes(router, db);
-  stageDeleteRoutes(router, db);
+  stageFormRoutes(router, deps);
+  stageViewRoutes(router, deps);
+  stageDeleteRoutes(router, deps.db);
   return router;
 }
 
-function formPage(course: Course, stage: Stage | null, values: StageValues) {
+function formPage(uploads: UploadSettings, course: Course, stage: Stage | null, values: StageValues) {
   return {
     title: stage ? `Edit ${stage.name}` : 'New stage',
     course,
@@ -89,19 +105,19 @@ function formPage(course: Course, stage: Stage | null, values: StageValues) {
     values,
     action: stage ? `/stages/${stage.id}/edit` : `/courses/${course.id}/stages/new`,
     errors: {},
+    uploadMaxMiB: fmtMiB(uploads.maxBytes),
   };
 }
 
-async function stagePage(db: Knex, actor: Actor, id: number, extra: { values?: object; refusal?: string; before?: SubmissionKey } = {}) {
+async function stagePage({ db, uploads }: StageRouteDeps, actor: Actor, id: number, extra: { values?: object; refusal?: string; before?: SubmissionKey } = {}) {
   const { stage, course, member } = await getVisibleStage(db, actor, id);
   const manage = canManage(actor, course);
   const [transitions, submissions, now] = await Promise.all([
     listTransitions(db, actor, id, { limit: HISTORY_LIMIT }),
-    listSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
+    listLatestSubmissions(db, actor, id, { limit: SUBMISSIONS_PER_PAGE, after: extra.before }),
     dbNowMs(db),
   ]);
-  // Only the authors on this page are looked up, however large the course.
-  const students = manage ? await memberEmails(db, actor, course.id, submissions.items.map((s) => s.studentId)) : new Map<number, string>();
+  const handIn = await handInView(db, uploads, actor, stage, course, manage, submissions.items);
   const zone = course.timezone;
   return {
     title: stage.name,
@@ -121,7 +137,7 @@ async function stagePage(db: Knex, actor: Actor, id: number, extra: { values?: o
     // Paging through submissions: `?before=` the last one shown.
     olderSubmissions: submissions.nextCursor && encodeCursor([submissions.nextCursor.createdAt, submissions.nextCursor.id]),
     newestShown: extra.before === undefined,
-    students: Object.fromEntries(students),
+    handIn,
     values: extra.values ?? { body: '', link: '' },
     refusal: extra.refusal ?? null,
     errors: {},
@@ -129,10 +145,10 @@ async function stagePage(db: Knex, actor: Actor, id: number, extra: { values?: o
 }
 
 /** The new-stage and edit forms. */
-function stageFormRoutes(router: Router, db: Knex): void {
+function stageFormRoutes(router: Router, { db, uploads }: StageRouteDeps): void {
   router.get('/courses/:id/stages/new', async (req, res) => {
     const course = await getManagedCourse(db, actorOf(req), parseId(req.params.id));
-    res.render('stage-form', formPage(course, null, EMPTY_STAGE));
+    res.render('stage-form', formPage(uploads, course, null, EMPTY_STAGE));
   });
 
   router.post('/courses/:id/stages/new', async (req, res) => {
@@ -140,17 +156,17 @@ function stageFormRoutes(router: Router, db: Knex): void {
     const course = await getManagedCourse(db, actor, parseId(req.params.id));
     const values = formValues(req.body, STAGE_FIELDS);
     try {
-      const stage = await createStage(db, actor, course.id, stageInput(values, course.timezone));
+      const stage = await createStage(db, actor, course.id, stageInput(values, course.timezone, uploads.maxBytes));
       flash(req, `Stage "${stage.name}" created`);
       res.redirect(303, `/courses/${course.id}`);
     } catch (err) {
-      await renderFormError(res, err, 'stage-form', () => formPage(course, null, values));
+      await renderFormError(res, err, 'stage-form', () => formPage(uploads, course, null, values));
     }
   });
 
   router.get('/stages/:id/edit', async (req, res) => {
     const { stage, course } = await getManagedStage(db, actorOf(req), parseId(req.params.id));
-    res.render('stage-form', formPage(course, stage, stageValues(stage, course.timezone)));
+    res.render('stage-form', formPage(uploads, course, stage, stageValues(stage, course.timezone)));
   });
 
   router.post('/stages/:id/edit', async (req, res) => {
@@ -158,39 +174,41 @@ function stageFormRoutes(router: Router, db: Knex): void {
     const { stage, course } = managed;
     const values = formValues(req.body, STAGE_FIELDS);
     try {
-      const updated = await updateStage(db, managed, stageInput(values, course.timezone));
+      const updated = await updateStage(db, managed, stageInput(values, course.timezone, uploads.maxBytes));
       flash(req, `Stage "${updated.name}" saved`);
       res.redirect(303, `/stages/${stage.id}`);
     } catch (err) {
-      await renderFormError(res, err, 'stage-form', () => formPage(course, stage, values));
+      await renderFormError(res, err, 'stage-form', () => formPage(uploads, course, stage, values));
     }
   });
 }
 
 /** The stage page, and handing in work from it. */
-function stageViewRoutes(router: Router, db: Knex): void {
+function stageViewRoutes(router: Router, deps: StageRouteDeps): void {
+  const { db, uploads, checkFormToken } = deps;
   router.get('/stages/:id', async (req, res) => {
     const cursor = decodeCursor(typeof req.query.before === 'string' ? req.query.before : undefined, 2);
     const before = cursor && { createdAt: cursor[0], id: cursor[1] };
-    res.render('stage', await stagePage(db, actorOf(req), parseId(req.params.id), { before }));
+    res.render('stage', await stagePage(deps, actorOf(req), parseId(req.params.id), { before }));
   });
 
   router.post('/stages/:id/submissions', async (req, res) => {
     const actor = actorOf(req);
     const id = parseId(req.params.id);
-    // Who may hand in work is decided before the form is read.
-    const target = await getStageToSubmitTo(db, actor, id);
-    const values = formValues(req.body, ['body', 'link']);
+    let values = { body: '', link: '' };
     try {
-      await createSubmission(db, actor, target, parseInput(submissionSchema, withoutBlanks(values)), { receivedAt: req.receivedAt });
+      // Who may hand in work is decided before the form is read.
+      const target = await getStageToSubmitTo(db, actor, id);
+      const form = { checkToken: (token: string | undefined) => checkFormToken(req, token) };
+      await handIn({ db, uploads }, req, actor, target, { form, onFields: (fields) => (values = formValues(fields, ['body', 'link'])) });
       flash(req, 'Your work was handed in');
       res.redirect(303, `/stages/${id}`);
     } catch (err) {
       if (err instanceof ConflictError) {
-        res.status(409).render('stage', await stagePage(db, actor, id, { values, refusal: err.message }));
+        res.status(409).render('stage', await stagePage(deps, actor, id, { values, refusal: err.message }));
         return;
       }
-      await renderFormError(res, err, 'stage', () => stagePage(db, actor, id, { values }));
+      await renderFormError(res, err, 'stage', () => stagePage(deps, actor, id, { values }));
     }
   });
 }

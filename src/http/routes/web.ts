@@ -6,8 +6,10 @@ import { authenticate } from '../../domain/users.js';
 import type { SignInLimits } from '../../auth/sign-in-limits.js';
 import { sessionCookieName, sessionCookieOptions } from '../session.js';
 import { webCourseRoutes } from './web-courses.js';
-import { webStageRoutes } from './web-stages.js';
+import { webStageRoutes, type FormTokenCheck } from './web-stages.js';
+import { webTeamRoutes } from './web-teams.js';
 import { readableBody } from '../body.js';
+import type { UploadSettings } from '../../config.js';
 
 /**
  * What every page's layout needs: who is signed in, a CSRF token, the flash.
@@ -36,7 +38,15 @@ function minutesText(seconds: number): string {
   return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
-export function webRoutes({ db, signInLimits, secureCookies }: { db: Knex; signInLimits: SignInLimits; secureCookies: boolean }): Router {
+export interface WebDeps {
+  db: Knex;
+  uploads: UploadSettings;
+  checkFormToken: FormTokenCheck;
+  signInLimits: SignInLimits;
+  secureCookies: boolean;
+}
+
+export function webRoutes({ db, uploads, checkFormToken, signInLimits, secureCookies }: WebDeps): Router {
   const router = Router();
 
   router.get('/login', (req, res) => {
@@ -88,6 +98,6 @@ export function webRoutes({ db, signInLimits, secureCookies }: { db: Knex; signI
   // Everything below is for signed-in people only; anonymous visitors go to the login page.
   router.use(requireSignIn);
   router.get('/', (_req, res) => res.redirect(303, '/courses'));
-  router.use(webCourseRoutes({ db }), webStageRoutes({ db }));
+  router.use(webCourseRoutes({ db }), webStageRoutes({ db, uploads, checkFormToken }), webTeamRoutes({ db }));
   return router;
 }
