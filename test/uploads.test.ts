@@ -157,6 +157,7 @@ describe(`file hand-ins on ${testDialect}`, () => {
   });
 
   const refusals: { what: string; parts: () => Part[]; status: number; message: RegExp }[] = [
+    { what: 'a file without a name', parts: () => [{ name: 'body', value: 'x' }, { name: 'files', filename: '', data: Buffer.from('bytes') }], status: 400, message: /without a file name/ },
     { what: 'a NUL in the name', parts: () => [{ name: 'files', filename: 'a\u0000.pdf', data: pdf('x') }], status: 400, message: /control characters/ },
     { what: 'a control character in the name', parts: () => [{ name: 'files', filename: 'a\u001b[31m.pdf', data: pdf('x') }], status: 400, message: /control characters/ },
     { what: 'a 300-character name', parts: () => [{ name: 'files', filename: `${'n'.repeat(296)}.pdf`, data: pdf('x') }], status: 400, message: /at most 255 characters/ },
@@ -209,5 +210,10 @@ describe(`file hand-ins on ${testDialect}`, () => {
     const capped = await upload('carol', [{ name: 'files', filename: 'v21.pdf', data: pdf('21') }], busy.id);
     assert.equal(capped.status, 409);
     assert.deepEqual(await counts(), again);
+  });
+  test('a file input left empty (a part with an empty name and no bytes) is no file', async () => {
+    const res = await upload('bob', [{ name: 'body', value: 'text, no file chosen' }, { name: 'files', filename: '', data: Buffer.alloc(0) }]);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(res.body.files, []);
   });
 });

@@ -69,8 +69,8 @@ export async function readMultipart(req: IncomingMessage, store: BlobStore, limi
     fields[name] = value;
   });
   parser.on('file', (field, stream, info) => {
-    // A file input left empty sends a part with no name and no bytes.
-    if (field === FILES_FIELD && info.filename === '') return void stream.resume();
+    // A file input left empty sends a part with an empty name and no bytes; busboy gives no name then.
+    if (field === FILES_FIELD && !info.filename) return void skipUnnamed(stream, fail);
     try {
       if (pending.length === 0) limits.beforeFirstFile?.(fields);
       if (field !== FILES_FIELD) throw ValidationError.field(field, `is not a known field (files go in "${FILES_FIELD}")`);
@@ -120,4 +120,11 @@ function refuseBadFiles(files: ReceivedFile[], maxFileBytes: number): void {
   if (cut) throw new PayloadTooLargeError(FILES_FIELD, `"${cut.name}" is larger than this stage takes (${maxFileBytes} bytes)`);
   const empty = files.find((f) => f.size === 0);
   if (empty) throw ValidationError.field(FILES_FIELD, `"${empty.name}" is empty`);
+}
+
+/** Drains a part without a file name: nothing if it is empty (no file chosen), else a 400. */
+function skipUnnamed(stream: Readable, fail: (err: unknown) => void): void {
+  stream.on('data', (chunk: Buffer) => {
+    if (chunk.length > 0) fail(ValidationError.field(FILES_FIELD, 'a file was sent without a file name'));
+  });
 }
