@@ -15,7 +15,8 @@ import { receiveFile, type ReceivedFile } from './receive-file.js';
 export const FILES_FIELD = 'files';
 /** Text fields: the body may be 100,000 characters (300 kB of UTF-8). */
 const FIELD_BYTES = 1024 * 1024;
-const MAX_FIELDS = 20;
+// body, link and a form's _csrf, with room to spare; each may hold FIELD_BYTES in memory.
+const MAX_FIELDS = 8;
 
 export interface MultipartLimits {
   maxFileBytes: number;
