@@ -216,4 +216,14 @@ describe(`file hand-ins on ${testDialect}`, () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.deepEqual(res.body.files, []);
   });
+  test('team members handing in at the same moment get distinct versions, each with its file', async () => {
+    const race = (await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Race', startDate: toIso(Date.now() - HOUR), endDate: toIso(Date.now() + DAY), mode: 'team' })).body;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => upload(i % 2 ? 'alice' : 'bob', [{ name: 'files', filename: `part-${i}.pdf`, data: pdf(`part ${i}`) }], race.id)),
+    );
+    assert.deepEqual(results.map((r) => r.status), [201, 201, 201, 201, 201, 201]);
+    assert.deepEqual(results.map((r) => r.body.version).sort(), [1, 2, 3, 4, 5, 6]);
+    assert.equal(new Set(results.map((r) => r.body.teamId)).size, 1);
+    assert.deepEqual(filesUnder(path.join(server.uploadDir, 'tmp')), []);
+  });
 });
