@@ -157,6 +157,7 @@ describe(`file hand-ins on ${testDialect}`, () => {
   });
 
   const refusals: { what: string; parts: () => Part[]; status: number; message: RegExp }[] = [
+    { what: 'a file without a name', parts: () => [{ name: 'body', value: 'x' }, { name: 'files', filename: '', data: Buffer.from('bytes') }], status: 400, message: /without a file name/ },
     { what: 'a NUL in the name', parts: () => [{ name: 'files', filename: 'a\u0000.pdf', data: pdf('x') }], status: 400, message: /control characters/ },
     { what: 'a control character in the name', parts: () => [{ name: 'files', filename: 'a\u001b[31m.pdf', data: pdf('x') }], status: 400, message: /control characters/ },
     { what: 'a 300-character name', parts: () => [{ name: 'files', filename: `${'n'.repeat(296)}.pdf`, data: pdf('x') }], status: 400, message: /at most 255 characters/ },
@@ -209,5 +210,20 @@ describe(`file hand-ins on ${testDialect}`, () => {
     const capped = await upload('carol', [{ name: 'files', filename: 'v21.pdf', data: pdf('21') }], busy.id);
     assert.equal(capped.status, 409);
     assert.deepEqual(await counts(), again);
+  });
+  test('a file input left empty (a part with an empty name and no bytes) is no file', async () => {
+    const res = await upload('bob', [{ name: 'body', value: 'text, no file chosen' }, { name: 'files', filename: '', data: Buffer.alloc(0) }]);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(res.body.files, []);
+  });
+  test('team members handing in at the same moment get distinct versions, each with its file', async () => {
+    const race = (await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Race', startDate: toIso(Date.now() - HOUR), endDate: toIso(Date.now() + DAY), mode: 'team' })).body;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => upload(i % 2 ? 'alice' : 'bob', [{ name: 'files', filename: `part-${i}.pdf`, data: pdf(`part ${i}`) }], race.id)),
+    );
+    assert.deepEqual(results.map((r) => r.status), [201, 201, 201, 201, 201, 201]);
+    assert.deepEqual(results.map((r) => r.body.version).sort(), [1, 2, 3, 4, 5, 6]);
+    assert.equal(new Set(results.map((r) => r.body.teamId)).size, 1);
+    assert.deepEqual(filesUnder(path.join(server.uploadDir, 'tmp')), []);
   });
 });

@@ -117,4 +117,19 @@ describe(`team and file pages on ${testDialect}`, () => {
     assert.equal(forced.status, 409);
     assert.match(forced.text, /in no team/);
   });
+  test('the stage form sets who hands in, the largest file in MiB and the file types; above UPLOAD_MAX_BYTES is refused beside the field', async () => {
+    const b = await signedIn(teacher);
+    const form = await b.get(`/courses/${courseId}/stages/new`);
+    assert.match(form.text, /Largest file, in MiB \(blank: 25, the most this server takes\)/);
+    const fields = { _csrf: Browser.csrfFrom(form.text), name: 'By form', description: '', startDate: '2030-01-01T09:00', endDate: '2030-01-02T09:00', mode: 'team', maxFileMiB: '1.5', allowedExtensions: '.PDF, zip' };
+    assert.equal((await b.post(`/courses/${courseId}/stages/new`, fields)).status, 303);
+    const made = (await teacherApi.get(`/api/courses/${courseId}/stages`)).body.items.find((x: { name: string }) => x.name === 'By form');
+    assert.deepEqual([made.mode, made.maxFileBytes, made.allowedExtensions], ['team', 1_572_864, ['.pdf', '.zip']]);
+    const edit = await b.get(`/stages/${made.id}/edit`);
+    assert.match(edit.text, /name="maxFileMiB" value="1.5"/);
+    assert.match(edit.text, /name="allowedExtensions" value=".pdf, .zip"/);
+    const tooBig = await b.post(`/courses/${courseId}/stages/new`, { ...fields, name: 'Too big', maxFileMiB: '26' });
+    assert.equal(tooBig.status, 400);
+    assert.match(tooBig.text, /id="maxFileMiB-error">Largest file must be at most 25 MiB/);
+  });
 });

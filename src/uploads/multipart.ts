@@ -15,7 +15,8 @@ import { receiveFile, type ReceivedFile } from './receive-file.js';
 export const FILES_FIELD = 'files';
 /** Text fields: the body may be 100,000 characters (300 kB of UTF-8). */
 const FIELD_BYTES = 1024 * 1024;
-const MAX_FIELDS = 20;
+// body, link and a form's _csrf, with room to spare; each may hold FIELD_BYTES in memory.
+const MAX_FIELDS = 8;
 
 export interface MultipartLimits {
   maxFileBytes: number;
@@ -69,8 +70,8 @@ export async function readMultipart(req: IncomingMessage, store: BlobStore, limi
     fields[name] = value;
   });
   parser.on('file', (field, stream, info) => {
-    // A file input left empty sends a part with no name and no bytes.
-    if (field === FILES_FIELD && info.filename === '') return void stream.resume();
+    // A file input left empty sends a part with an empty name and no bytes; busboy gives no name then.
+    if (field === FILES_FIELD && !info.filename) return void skipUnnamed(stream, fail);
     try {
       if (pending.length === 0) limits.beforeFirstFile?.(fields);
       if (field !== FILES_FIELD) throw ValidationError.field(field, `is not a known field (files go in "${FILES_FIELD}")`);
@@ -120,4 +121,11 @@ function refuseBadFiles(files: ReceivedFile[], maxFileBytes: number): void {
   if (cut) throw new PayloadTooLargeError(FILES_FIELD, `"${cut.name}" is larger than this stage takes (${maxFileBytes} bytes)`);
   const empty = files.find((f) => f.size === 0);
   if (empty) throw ValidationError.field(FILES_FIELD, `"${empty.name}" is empty`);
+}
+
+/** Drains a part without a file name: nothing if it is empty (no file chosen), else a 400. */
+function skipUnnamed(stream: Readable, fail: (err: unknown) => void): void {
+  stream.on('data', (chunk: Buffer) => {
+    if (chunk.length > 0) fail(ValidationError.field(FILES_FIELD, 'a file was sent without a file name'));
+  });
 }
