@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
 import { sweepTransitionLags, transitionLagMs } from '../src/domain/stage-boundaries.js';
-import { observingTransitionLag, stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
+import { stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
 import { sweepStageStatuses } from '../src/jobs/stage-status-sweep.js';
 import { advanceStageStatuses } from '../src/domain/stage-lifecycle.js';
 import { transactions } from '../src/db/transactions.js';
@@ -87,7 +87,7 @@ test('after each sweep the leader observes the lags of the transitions it record
   const before = await histogram();
   const afterId = Number((await t.db('stage_transitions').max({ id: 'id' }).first())?.id ?? 0);
   const ctx: JobContext = { db: t.db, log: createLogger('silent'), config: loadConfig({}), reason: 'timer', transaction: transactions(t.db) };
-  const result = await observingTransitionLag(sweepStageStatuses)(ctx);
+  const result = await sweepStageStatuses(ctx);
   assert.deepEqual([result.activated, result.completed], [2, 1], 'c went through both steps');
   const observed = await histogram();
   assert.equal(observed.count - before.count, 4, 'one observation per transition');
@@ -99,6 +99,6 @@ test('after each sweep the leader observes the lags of the transitions it record
   assert.equal((await sweepTransitionLags(t.db, { afterId, at, term: null }, 2)).length, 2, 'capped');
   assert.equal((await sweepTransitionLags(t.db, { afterId, at, term: 99 })).length, 0, 'only the rows of that sweep');
   const idle = await histogram();
-  await observingTransitionLag(sweepStageStatuses)(ctx);
+  await sweepStageStatuses(ctx);
   assert.equal((await histogram()).count, idle.count, 'a sweep that moved nothing observes nothing');
 });
