@@ -94,7 +94,7 @@ export async function runOnLeader(scheduler: Scheduler, jobId: string, log: Logg
 function ipcLink(deps: LeaderLinkDeps): LeaderLink {
   const { log, leader, channel, stagesMayHaveChanged } = deps;
   const heard = (datesChanged: boolean) => {
-    if (datesChanged) leader()?.recheckDueTimes();
+    if (datesChanged) leader()?.dueTimers.poke();
     stagesMayHaveChanged?.();
   };
   const unsubscribe = onStagesChanged((change: StageChange) => {
@@ -126,7 +126,7 @@ function ipcLink(deps: LeaderLinkDeps): LeaderLink {
 function databaseLink(deps: LeaderLinkDeps): LeaderLink {
   const local = ipcLink(deps);
   const poll = setInterval(() => {
-    deps.leader()?.recheckDueTimes();
+    deps.leader()?.dueTimers.poke();
     deps.stagesMayHaveChanged?.();
   }, REMOTE_CHANGES_POLL_MS);
   poll.unref();
