@@ -67,8 +67,9 @@ module.exports = {
       severity: 'error',
       comment:
         'src/scheduler runs jobs in the leader and holds the worker-to-leader seam; ' +
-        'the cluster IPC is handed to the seam by the worker (a ClusterChannel), so the ' +
-        'scheduler never imports src/cluster, src/http or src/cli.',
+        'the seam sends and hears its own messages over the process IPC (the worker ' +
+        'tells it whether it is a cluster worker), so the scheduler never imports ' +
+        'src/cluster, src/http or src/cli.',
       from: { path: '^src/scheduler/' },
       to: { path: '^src/(cluster|http|cli)/' },
     },

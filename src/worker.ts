@@ -17,7 +17,7 @@ import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './leadership/create-election.js';
 import { Leadership } from './leadership/leadership.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { createLeaderLink, type ClusterChannel, type LeaderLink } from './scheduler/leader-link.js';
+import { createLeaderLink, type LeaderLink } from './scheduler/leader-link.js';
 import { trackLeadership } from './scheduler/metrics.js';
 import { webSchedulerRoutes } from './http/routes/web-scheduler.js';
 import { schedulerApiRoutes } from './http/routes/api-scheduler.js';
@@ -58,7 +58,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     jobIds: jobs.map((j) => j.id),
     leadership: () => election.currentOwner(),
     leader: () => leadership?.current ?? null,
-    channel: clusterChannel(),
+    inCluster: inCluster(),
     stagesMayHaveChanged: () => live.check(),
   });
   releasers.push('leader link', () => leaderLink.close());
@@ -137,12 +137,6 @@ function createLeadership(config: Config, log: Logger, { schedulerDb, jobs, elec
     // Stopping on purpose: the primary asks the others to bid at once.
     onReleased: () => sendToPrimary({ type: 'leadership-released' }),
   });
-}
-
-/** The cluster IPC as the leader link uses it; null outside a cluster. */
-function clusterChannel(): ClusterChannel | null {
-  if (!inCluster()) return null;
-  return { send: sendToPrimary, onMessage: onPrimaryMessage, askRun: async (jobId, timeoutMs) => (await askPrimary<'run-job-result'>({ type: 'run-job', jobId }, timeoutMs)).result };
 }
 
 async function listen(app: ReturnType<typeof createApp>, config: Config, log: Logger): Promise<Server> {

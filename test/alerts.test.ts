@@ -1,15 +1,28 @@
-// The alert webhook: signed with ALERT_WEBHOOK_SECRET so the receiver can
-// check it came from us, and never following a redirect elsewhere.
-import { test } from 'node:test';
+// The alert webhook: a failed job's alert reaches it (retried when the first
+// attempt fails), signed with ALERT_WEBHOOK_SECRET so the receiver can check it
+// came from us, and never following a redirect elsewhere.
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
-import { createAlerter, SIGNATURE_HEADER } from '../src/scheduler/alerts.js';
+import { createAlerter, SIGNATURE_HEADER, type Alerter } from '../src/scheduler/alerts.js';
 import { createLogger } from '../src/log.js';
 import { waitUntil } from './helpers/wait.js';
+import { job, log, SchedulerHarness } from './helpers/scheduler.js';
+import type { JobDefinition } from '../src/jobs/job.js';
 
 const alert = { jobId: 'broken', executionId: 7, status: 'error' as const, message: 'disk full', scheduledFor: new Date().toISOString(), pid: 1, hostname: 'h' };
+
+let harness: SchedulerHarness;
+before(async () => {
+  harness = await SchedulerHarness.open('coursework-alerts-');
+});
+afterEach(() => harness.reset());
+after(() => harness.close());
+
+const startScheduler = (jobs: JobDefinition[], alert: Alerter) => harness.start(jobs, alert);
+const executions = (jobId: string) => harness.executions(jobId);
 
 async function receiver(handler: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void) {
   const server = http.createServer((req, res) => {
@@ -56,5 +69,39 @@ test('a redirect is not followed: the alert never reaches where it points', asyn
   } finally {
     await hook.close();
     await target.close();
+  }
+});
+
+test('a failure is POSTed to the alert webhook with the job and execution ids', async () => {
+  const received: Record<string, unknown>[] = [];
+  let attempts = 0;
+  const hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d)).on('end', () => {
+      attempts += 1;
+      // The first attempt fails: the alert is retried.
+      if (attempts === 1) return void res.writeHead(500).end();
+      received.push(JSON.parse(body));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
+    const scheduler = await startScheduler(
+      [job({ id: 'broken', cron: '0 0 1 1 *', run: async () => Promise.reject(new Error('disk full')) })],
+      createAlerter({ log, webhookUrl: url, retryDelayMs: 50 }),
+    );
+    const { executionId, done } = await scheduler.runNow('broken');
+    await done;
+    await waitUntil(() => received.length === 1, 5000, 'the webhook got the alert');
+    assert.equal(received[0].jobId, 'broken');
+    assert.equal(received[0].executionId, executionId);
+    assert.equal(received[0].status, 'error');
+    assert.equal(received[0].message, 'disk full');
+    assert.equal(received[0].type, 'coursework.job.error');
+    assert.equal((await executions('broken'))[0].status, 'error');
+  } finally {
+    await new Promise((resolve) => hook.close(resolve));
   }
 });

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { apiClient, startTestServer, userWithToken, type ApiClient, type ApiResponse, type TestServer } from './helpers/http.js';
+import { apiClient, courseOfTeacherWithActiveStage, startTestServer, userWithToken, type ApiClient, type ApiResponse, type TestServer } from './helpers/http.js';
 
 describe(`courses API on ${testDialect}`, () => {
   let t: TestDatabase;
@@ -260,5 +260,34 @@ describe(`courses API on ${testDialect}`, () => {
     assert.equal(me.body.id, studentId);
     assert.equal(me.body.role, 'student');
     assert.equal(me.body.password_hash, undefined);
+  });
+
+  test('deleting a course without submissions deletes its stages', async () => {
+    const course = (await teacher.post('/api/courses', { title: 'Gone', code: 'GONE-1' })).body;
+    const stage = (await teacher.post(`/api/courses/${course.id}/stages`, { name: 's', startDate: '2031-01-01T00:00:00Z', endDate: '2031-02-01T00:00:00Z' })).body;
+    assert.equal((await teacher.delete(`/api/courses/${course.id}`)).status, 204);
+    assert.equal((await admin.get(`/api/stages/${stage.id}`)).status, 404);
+  });
+
+  const courseWithActiveStage = (code: string) => courseOfTeacherWithActiveStage(teacher, studentEmail, code);
+
+  test("a course with students' submissions is not deleted (409) unless an admin forces it", async () => {
+    const { course, stage } = await courseWithActiveStage('KEEP-1');
+    assert.equal((await student.post(`/api/stages/${stage.id}/submissions`, { body: 'precious' })).status, 201);
+
+    const refused = await teacher.delete(`/api/courses/${course.id}`);
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /1 submission/);
+    assert.deepEqual(refused.body.error.details, { submissions: 1 });
+    assert.equal((await admin.delete(`/api/courses/${course.id}`)).status, 409, 'an admin too, without force');
+    assert.equal((await teacher.delete(`/api/courses/${course.id}?force=true`)).status, 403, 'only an admin may force');
+    const badForce = await admin.delete(`/api/courses/${course.id}?force=yes`);
+    assert.equal(badForce.status, 400);
+    assert.equal(badForce.body.error.details[0].field, 'force');
+    assert.equal((await teacher.get(`/api/stages/${stage.id}/submissions`)).body.items.length, 1, 'nothing was deleted');
+
+    assert.equal((await admin.delete(`/api/courses/${course.id}?force=true`)).status, 204);
+    assert.equal((await admin.get(`/api/courses/${course.id}`)).status, 404);
+    assert.equal((await t.db('submissions').where({ stage_id: stage.id })).length, 0);
   });
 });

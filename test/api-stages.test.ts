@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { apiClient, startTestServer, userWithToken, type ApiClient, type ApiResponse, type TestServer } from './helpers/http.js';
+import { apiClient, courseOfTeacherWithActiveStage, startTestServer, userWithToken, type ApiClient, type ApiResponse, type TestServer } from './helpers/http.js';
 import { DAY, HOUR, sleep, toIso } from '../src/time.js';
 import { describeError } from '../src/http/errors.js';
 import { dbNowMs } from '../src/db/clock.js';
@@ -211,41 +211,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     assert.equal((await teacher.get(`/api/stages/${active.id}/submissions`)).body.items.length, 2);
   });
 
-  test('deleting a course without submissions deletes its stages', async () => {
-    const course = (await teacher.post('/api/courses', { title: 'Gone', code: 'GONE-1' })).body;
-    const stage = (await teacher.post(`/api/courses/${course.id}/stages`, { name: 's', startDate: '2031-01-01T00:00:00Z', endDate: '2031-02-01T00:00:00Z' })).body;
-    assert.equal((await teacher.delete(`/api/courses/${course.id}`)).status, 204);
-    assert.equal((await admin.get(`/api/stages/${stage.id}`)).status, 404);
-  });
-
-  /** A course of the teacher's with the student in it and an active stage. */
-  async function courseWithActiveStage(code: string) {
-    const course = (await teacher.post('/api/courses', { title: code, code })).body;
-    await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail });
-    const now = Date.now();
-    const stage = (await teacher.post(`/api/courses/${course.id}/stages`, { name: 'Open', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body;
-    return { course, stage };
-  }
-
-  test("a course with students' submissions is not deleted (409) unless an admin forces it", async () => {
-    const { course, stage } = await courseWithActiveStage('KEEP-1');
-    assert.equal((await student.post(`/api/stages/${stage.id}/submissions`, { body: 'precious' })).status, 201);
-
-    const refused = await teacher.delete(`/api/courses/${course.id}`);
-    assert.equal(refused.status, 409);
-    assert.match(refused.body.error.message, /1 submission/);
-    assert.deepEqual(refused.body.error.details, { submissions: 1 });
-    assert.equal((await admin.delete(`/api/courses/${course.id}`)).status, 409, 'an admin too, without force');
-    assert.equal((await teacher.delete(`/api/courses/${course.id}?force=true`)).status, 403, 'only an admin may force');
-    const badForce = await admin.delete(`/api/courses/${course.id}?force=yes`);
-    assert.equal(badForce.status, 400);
-    assert.equal(badForce.body.error.details[0].field, 'force');
-    assert.equal((await teacher.get(`/api/stages/${stage.id}/submissions`)).body.items.length, 1, 'nothing was deleted');
-
-    assert.equal((await admin.delete(`/api/courses/${course.id}?force=true`)).status, 204);
-    assert.equal((await admin.get(`/api/courses/${course.id}`)).status, 404);
-    assert.equal((await t.db('submissions').where({ stage_id: stage.id })).length, 0);
-  });
+  const courseWithActiveStage = (code: string) => courseOfTeacherWithActiveStage(teacher, studentEmail, code);
 
   test("a stage with students' submissions is not deleted (409) unless an admin forces it", async () => {
     const { stage } = await courseWithActiveStage('KEEP-2');

@@ -1,70 +1,38 @@
 // The scheduler runner in-process against a real database and a real lock:
 // errors are recorded and do not stop later fires, a slow job never overlaps
-// itself, downtime shows up as missed rows, failures reach the alert webhook,
-// and cleanup deletes only what is past the retention, in batches.
+// itself, downtime shows up as missed rows, and cleanup deletes only what is
+// past the retention, in batches. Alerts sent to the webhook: alerts.test.ts.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
-import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { tempDir } from './helpers/processes.js';
+import { testDialect } from './helpers/database.js';
+import { config, job, log, SchedulerHarness } from './helpers/scheduler.js';
 import { waitUntil } from './helpers/wait.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
 import { LockfileElection } from '../src/leadership/lockfile-election.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { JobBusyError } from '../src/scheduler/run-now.js';
 import { pauseJob, resumeJob } from '../src/scheduler/pause.js';
 import { runOnLeader } from '../src/scheduler/leader-link.js';
 import { jobStartLagSeconds } from '../src/scheduler/metrics.js';
-import { createAlerter, type JobAlert } from '../src/scheduler/alerts.js';
+import { createAlerter, type Alerter, type JobAlert } from '../src/scheduler/alerts.js';
 import { deleteExecutionsBefore } from '../src/jobs/cleanup-job-executions.js';
 import { transactions } from '../src/db/transactions.js';
 import type { JobDefinition } from '../src/jobs/job.js';
 import { numberFromDb } from '../src/db/rows.js';
 import { DAY, MINUTE, sleep } from '../src/time.js';
 
-let database: TestDatabase;
+let harness: SchedulerHarness;
 let db: Knex;
-let dir: string;
-let running: { scheduler: Scheduler; election: LockfileElection } | null = null;
-const log = createLogger('silent');
-const config = loadConfig({});
 
 before(async () => {
-  database = await createTestDatabase();
-  db = database.db;
-  dir = tempDir('coursework-scheduler-');
+  harness = await SchedulerHarness.open('coursework-scheduler-');
+  db = harness.db;
 });
-afterEach(async () => {
-  await running?.scheduler.stop(5000);
-  await running?.election.release();
-  running = null;
-  await db('job_executions').delete();
-  await db('scheduler_jobs').delete();
-});
-after(async () => {
-  await database.cleanup();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => harness.reset());
+after(() => harness.close());
 
-function job(overrides: Partial<JobDefinition> & Pick<JobDefinition, 'id' | 'run'>): JobDefinition {
-  return { name: overrides.id, cron: '* * * * * *', timezone: 'UTC', misfire: 'skip', timeoutMs: 10_000, ...overrides };
-}
-
-async function startScheduler(jobs: JobDefinition[], alert = createAlerter({ log })): Promise<Scheduler> {
-  const election = new LockfileElection({ file: path.join(dir, `${Math.random()}.lock`), staleMs: 10_000, workerId: 1 });
-  assert.equal(await election.acquire(), true);
-  const scheduler = new Scheduler({ db, log, config, jobs, election, alert });
-  running = { scheduler, election };
-  await scheduler.start();
-  return scheduler;
-}
-
-const executions = (jobId: string) => db('job_executions').where({ job_id: jobId }).orderBy('id');
+const startScheduler = (jobs: JobDefinition[], alert?: Alerter): Promise<Scheduler> => harness.start(jobs, alert);
+const executions = (jobId: string) => harness.executions(jobId);
 
 test(`a job that throws is recorded as error with its message, and the next fire still runs (${testDialect})`, async () => {
   let calls = 0;
@@ -108,7 +76,7 @@ test('a slow job with a fast trigger never runs twice at once; the overlapping f
   assert.equal(most, 1);
   const skipped = (await executions('slow')).filter((e) => e.status === 'skipped');
   assert.equal(skipped[0].error, 'previous run still going');
-  await assert.rejects(running!.scheduler.runNow('slow'), JobBusyError, 'run-now refuses a running job');
+  await assert.rejects(harness.running!.scheduler.runNow('slow'), JobBusyError, 'run-now refuses a running job');
 });
 
 test('fires missed while no leader ran are recorded as missed rows and alerted', async () => {
@@ -125,40 +93,6 @@ test('fires missed while no leader ran are recorded as missed rows and alerted',
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0].status, 'missed');
   assert.equal(alerts[0].executionId, Number(missed.at(-1).id));
-});
-
-test('a failure is POSTed to the alert webhook with the job and execution ids', async () => {
-  const received: Record<string, unknown>[] = [];
-  let attempts = 0;
-  const hook = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d)).on('end', () => {
-      attempts += 1;
-      // The first attempt fails: the alert is retried.
-      if (attempts === 1) return void res.writeHead(500).end();
-      received.push(JSON.parse(body));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-  try {
-    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
-    const scheduler = await startScheduler(
-      [job({ id: 'broken', cron: '0 0 1 1 *', run: async () => Promise.reject(new Error('disk full')) })],
-      createAlerter({ log, webhookUrl: url, retryDelayMs: 50 }),
-    );
-    const { executionId, done } = await scheduler.runNow('broken');
-    await done;
-    await waitUntil(() => received.length === 1, 5000, 'the webhook got the alert');
-    assert.equal(received[0].jobId, 'broken');
-    assert.equal(received[0].executionId, executionId);
-    assert.equal(received[0].status, 'error');
-    assert.equal(received[0].message, 'disk full');
-    assert.equal(received[0].type, 'coursework.job.error');
-    assert.equal((await executions('broken'))[0].status, 'error');
-  } finally {
-    await new Promise((resolve) => hook.close(resolve));
-  }
 });
 
 test('a job past its timeout is recorded as error, and is not started again while its body still runs', async () => {
@@ -182,10 +116,10 @@ test('a new leader keeps a job paused and clears the armed instant until its own
 
 test('the leader stores the instant its due timer is armed for, fenced with its term', async () => {
   const due = Date.now() + DAY;
-  const election = new LockfileElection({ file: path.join(dir, `${Math.random()}.lock`), staleMs: 10_000, workerId: 1, db });
+  const election = new LockfileElection({ file: harness.lockFile(), staleMs: 10_000, workerId: 1, db });
   assert.equal(await election.acquire(), true);
   const scheduler = new Scheduler({ db, log, config, jobs: [job({ id: 'due', cron: '0 0 1 1 *', nextDue: async () => due, run: async () => undefined })], election, alert: createAlerter({ log }) });
-  running = { scheduler, election };
+  harness.track(scheduler, election);
   await scheduler.start();
   await waitUntil(async () => numberFromDb((await db('scheduler_jobs').where({ id: 'due' }).first()).next_due_at) === due, 5000, 'next_due_at written');
   const row = await db('scheduler_jobs').where({ id: 'due' }).first();

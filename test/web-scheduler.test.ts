@@ -113,7 +113,7 @@ test('the console and the API name the next stage boundary the leader is armed f
   const [opening] = await db('stages').insert(stage('Kick-off', at, at + HOUR));
   const [closing] = await db('stages').insert(stage('Warm-up', at - 2 * HOUR, at));
   await db('stages').where({ id: closing }).update({ status: 'active' });
-  scheduler.recheckDueTimes(); // what the leader link does when a stage changes
+  scheduler.dueTimers.poke(); // what the leader link does when stage dates change
   await waitUntil(async () => numberFromDb((await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at) === at, 5000, 'the armed instant is stored');
 
   const api = await adminApi.get('/api/scheduler');
@@ -132,7 +132,7 @@ test('the console and the API name the next stage boundary the leader is armed f
   assert.match(armed, new RegExp(`<a href="/stages/${opening}">Kick-off</a> opens \\(<a href="/courses/${courseId}">ARM-1</a>\\)`));
   assert.match(armed, new RegExp(`<a href="/stages/${closing}">Warm-up</a> closes`));
   await db('stages').whereIn('id', [opening, closing]).delete();
-  scheduler.recheckDueTimes();
+  scheduler.dueTimers.poke();
   await waitUntil(async () => (await db('scheduler_jobs').where({ id: 'stage-status-sweep' }).first()).next_due_at === null, 5000, 'nothing armed once the stages are gone');
   assert.match((await admin.get('/scheduler')).text, /<p class="armed">[\s\S]*?none \(no stage has a boundary ahead\)/);
 });

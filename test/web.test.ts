@@ -19,14 +19,35 @@ describe(`web pages on ${testDialect}`, () => {
   let server: TestServer;
   let teacherUser: User, studentUser: User;
   let teacherApi: ApiClient;
+  // The shared course and its stages are only read: a test that adds to a
+  // course (stages, members, submissions) makes a course of its own.
   let courseId: number;
-  const stages: Record<'pending' | 'active' | 'completed', number> = { pending: 0, active: 0, completed: 0 };
+  let stages: Record<'pending' | 'active' | 'completed', number>;
 
   const browser = () => new Browser(server.baseUrl);
   async function signedIn(user: User): Promise<Browser> {
     const b = browser();
     await b.login(user.email, PASSWORD);
     return b;
+  }
+
+  /** A course of the teacher's in Europe/Berlin with the student in it. */
+  async function newCourse(code: string): Promise<number> {
+    const id = (await teacherApi.post('/api/courses', { title: 'Software Project', code, timezone: 'Europe/Berlin' })).body.id as number;
+    await teacherApi.post(`/api/courses/${id}/members`, { email: studentUser.email });
+    return id;
+  }
+
+  /** A new course with a completed, an active and a pending stage. */
+  async function courseWithStages(code: string) {
+    const id = await newCourse(code);
+    const now = Date.now();
+    const add = async (name: string, start: number, end: number) =>
+      (await teacherApi.post(`/api/courses/${id}/stages`, { name, startDate: toIso(start), endDate: toIso(end) })).body.id as number;
+    const completed = await add('Proposal', now - 3 * DAY, now - 2 * DAY);
+    const active = await add('Prototype', now - HOUR, now + DAY);
+    const pending = await add('Final report', now + 2 * DAY, now + 3 * DAY);
+    return { courseId: id, stages: { completed, active, pending } };
   }
 
   before(async () => {
@@ -37,14 +58,7 @@ describe(`web pages on ${testDialect}`, () => {
     teacherUser = teacher.user;
     studentUser = student.user;
     teacherApi = apiClient(server.baseUrl, teacher.token);
-    courseId = (await teacherApi.post('/api/courses', { title: 'Software Project', code: 'SWP-27', timezone: 'Europe/Berlin' })).body.id;
-    await teacherApi.post(`/api/courses/${courseId}/members`, { email: student.user.email });
-    const now = Date.now();
-    const add = async (name: string, start: number, end: number) =>
-      (await teacherApi.post(`/api/courses/${courseId}/stages`, { name, startDate: toIso(start), endDate: toIso(end) })).body.id as number;
-    stages.completed = await add('Proposal', now - 3 * DAY, now - 2 * DAY);
-    stages.active = await add('Prototype', now - HOUR, now + DAY);
-    stages.pending = await add('Final report', now + 2 * DAY, now + 3 * DAY);
+    ({ courseId, stages } = await courseWithStages('SWP-27'));
   });
 
   after(async () => {
@@ -107,6 +121,7 @@ describe(`web pages on ${testDialect}`, () => {
   });
 
   test('creating a stage by form reads the times in the course zone and stores UTC', async () => {
+    const courseId = await newCourse('FORM-1');
     const b = await signedIn(teacherUser);
     const form = await b.get(`/courses/${courseId}/stages/new`);
     assert.equal(form.status, 200);
@@ -199,6 +214,7 @@ describe(`web pages on ${testDialect}`, () => {
   });
 
   test('a student hands in work on an active stage and is refused on a pending one', async () => {
+    const { stages } = await courseWithStages('HAND-1');
     const b = await signedIn(studentUser);
     const active = await b.get(`/stages/${stages.active}`);
     assert.equal(active.status, 200);
@@ -254,6 +270,7 @@ describe(`web pages on ${testDialect}`, () => {
   });
 
   test('a teacher adds a member by email and removes them', async () => {
+    const courseId = await newCourse('MEMB-1');
     const { user: newcomer } = await userWithToken(t.db, 'student', 'newcomer');
     const b = await signedIn(teacherUser);
     const csrf = Browser.csrfFrom((await b.get(`/courses/${courseId}`)).text);
@@ -274,6 +291,7 @@ describe(`web pages on ${testDialect}`, () => {
   });
 
   test('deleting a stage asks first, then removes it', async () => {
+    const courseId = await newCourse('DEL-1');
     const id = (await teacherApi.post(`/api/courses/${courseId}/stages`, { name: 'Doomed', startDate: '2031-01-01T00:00:00Z', endDate: '2031-01-02T00:00:00Z' })).body.id;
     const b = await signedIn(teacherUser);
     const confirm = await b.get(`/stages/${id}/delete`);
@@ -333,6 +351,7 @@ describe(`web pages on ${testDialect}`, () => {
   });
 
   test('the stage page shows the latest version of each student, 20 at a time, with "n earlier versions"', async () => {
+    const courseId = await newCourse('BUSY-1');
     const now = Date.now();
     const stageId = (await teacherApi.post(`/api/courses/${courseId}/stages`, { name: 'Busy', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body.id as number;
     const firstBrowser = await signedIn(studentUser);
@@ -370,6 +389,7 @@ describe(`web pages on ${testDialect}`, () => {
   });
 
   test('deleting a stage with submissions is refused for a teacher', async () => {
+    const courseId = await newCourse('WORK-1');
     const now = Date.now();
     const stageId = (await teacherApi.post(`/api/courses/${courseId}/stages`, { name: 'Worked on', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body.id as number;
     const student = await signedIn(studentUser);

@@ -1,5 +1,5 @@
 // A worker's side of cluster IPC: requests to the primary that expect an
-// answer (metrics, run-job), matched by request id and bounded by a timeout.
+// answer (metrics), matched by request id and bounded by a timeout.
 import { randomUUID } from 'node:crypto';
 import { isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 

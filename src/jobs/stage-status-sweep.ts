@@ -4,7 +4,9 @@ import { transactions } from '../db/transactions.js';
 import { advanceStageStatuses, nextStageBoundary, type SweepResult } from '../domain/stage-lifecycle.js';
 import type { SweepCause } from '../domain/stage-status.js';
 import { announceStagesChanged } from '../domain/stage-events.js';
+import { lastTransitionId } from '../domain/stage-boundaries.js';
 import type { FireReason, JobContext } from './job.js';
+import { observeTransitionLags } from './stage-transition-lag.js';
 
 export { nextStageBoundary };
 
@@ -21,9 +23,17 @@ const CAUSE: Record<FireReason, SweepCause> = {
  * (SupersededError) and nothing more moves. Once it has finished, the stages
  * it moved are announced, so open course and stage pages on every worker show
  * them at once (a refused sweep announces the batches it did commit, as the
- * error leaves).
+ * error leaves), and the lag of each transition it recorded is observed
+ * (/metrics).
  */
-export async function sweepStageStatuses({ reason, transaction }: JobContext): Promise<SweepResult> {
+export async function sweepStageStatuses(ctx: JobContext): Promise<SweepResult> {
+  const afterId = await lastTransitionId(ctx.db);
+  const result = await advanceAndAnnounce(ctx);
+  await observeTransitionLags(ctx, afterId, result);
+  return result;
+}
+
+async function advanceAndAnnounce({ reason, transaction }: JobContext): Promise<SweepResult> {
   let committed = 0;
   const counted = transactions(transaction.db, transaction.term, async (work) => {
     const value = await transaction(work);

@@ -5,7 +5,7 @@
 // moved nothing costs only the read of the newest transition id before it.
 import client from 'prom-client';
 import type { SweepResult } from '../domain/stage-lifecycle.js';
-import { lastTransitionId, sweepTransitionLags } from '../domain/stage-boundaries.js';
+import { sweepTransitionLags } from '../domain/stage-boundaries.js';
 import type { JobContext } from './job.js';
 
 export const TRANSITION_LAG_READ_LIMIT = 10_000;
@@ -16,20 +16,17 @@ export const stageTransitionLagSeconds = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
 });
 
-/** Wraps the sweep's body: the same result, with its transitions' lags observed once it has committed. */
-export function observingTransitionLag(sweep: (ctx: JobContext) => Promise<SweepResult>): (ctx: JobContext) => Promise<SweepResult> {
-  return async (ctx) => {
-    const afterId = await lastTransitionId(ctx.db);
-    const result = await sweep(ctx);
-    if (result.activated + result.completed > 0) {
-      try {
-        const lags = await sweepTransitionLags(ctx.db, { afterId, at: result.now, term: ctx.transaction.term }, TRANSITION_LAG_READ_LIMIT);
-        for (const lag of lags) stageTransitionLagSeconds.observe(Math.max(0, lag) / 1000);
-      } catch (err) {
-        // The sweep itself succeeded: a failed read of its figures does not undo that.
-        ctx.log.warn({ err }, 'could not read the lags of the transitions this sweep recorded');
-      }
-    }
-    return result;
-  };
+/**
+ * Observes the lags of the transitions a committed sweep recorded: those after
+ * `afterId` (the newest transition id read before the sweep began).
+ */
+export async function observeTransitionLags({ db, log, transaction }: JobContext, afterId: number, result: SweepResult): Promise<void> {
+  if (result.activated + result.completed === 0) return;
+  try {
+    const lags = await sweepTransitionLags(db, { afterId, at: result.now, term: transaction.term }, TRANSITION_LAG_READ_LIMIT);
+    for (const lag of lags) stageTransitionLagSeconds.observe(Math.max(0, lag) / 1000);
+  } catch (err) {
+    // The sweep itself succeeded: a failed read of its figures does not undo that.
+    log.warn({ err }, 'could not read the lags of the transitions this sweep recorded');
+  }
 }

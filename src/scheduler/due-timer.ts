@@ -137,6 +137,27 @@ export class DueTimer {
   }
 }
 
+/**
+ * A leader's due-time triggers. The seam pokes them directly when it hears
+ * that the data behind them changed (leader-link.ts).
+ */
+export class DueTimers implements Iterable<DueTimer> {
+  private readonly timers: DueTimer[] = [];
+
+  add(timer: DueTimer | null): void {
+    if (timer) this.timers.push(timer);
+  }
+
+  /** The data behind them changed somewhere: each looks again at what is due next (a stopped one does nothing). */
+  poke(): void {
+    for (const timer of this.timers) timer.poke();
+  }
+
+  [Symbol.iterator](): Iterator<DueTimer> {
+    return this.timers[Symbol.iterator]();
+  }
+}
+
 /** The due-time trigger of a job that declares one (nextDue), else null. */
 export function dueTimerFor(job: JobDefinition, db: Knex, log: Logger, deps: Pick<DueTimerDeps, 'fire' | 'onArmed'>): DueTimer | null {
   const nextDue = job.nextDue?.bind(job);

@@ -11,6 +11,7 @@
 // One round trip, one timeout (LEADER_ANSWER_MS), one vocabulary of failures
 // (RunJobErrorCode), turned into an HTTP error in one place (leaderRefusal).
 import os from 'node:os';
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -38,13 +39,52 @@ export type LeaderLinkMessage =
   /** The leader's answer, for the worker `replyTo`. */
   | { type: 'run-job-result'; requestId: string; replyTo?: number; result: RunJobResult };
 
-/** The worker's cluster IPC, as the seam needs it (cluster/worker-ipc.ts in a cluster worker). */
-export interface ClusterChannel {
-  send(message: LeaderLinkMessage): void;
-  onMessage(listener: (message: { type: string }) => void): void;
-  /** Sends a run-job through the primary; resolves with the leader's answer, rejects after `timeoutMs`. */
-  askRun(jobId: string, timeoutMs: number): Promise<RunJobResult>;
+/**
+ * The seam's own side of a cluster worker's IPC: it sends its messages to the
+ * primary and hears the primary's relays itself. A run-job is answered by the
+ * leader's run-job-result, matched by request id; no answer within
+ * `timeoutMs` is no leader.
+ */
+class ProcessChannel {
+  private readonly answers = new Map<string, (result: RunJobResult) => void>();
+
+  constructor(heard: (message: Exclude<LeaderLinkMessage, { type: 'run-job-result' }>) => void) {
+    process.on('message', (message: unknown) => {
+      if (!isLeaderLinkMessage(message)) return;
+      if (message.type !== 'run-job-result') return heard(message);
+      const answer = this.answers.get(message.requestId);
+      this.answers.delete(message.requestId);
+      answer?.(message.result);
+    });
+  }
+
+  send(message: LeaderLinkMessage): void {
+    if (process.connected) process.send!(message);
+  }
+
+  askRun(jobId: string, timeoutMs: number): Promise<RunJobResult> {
+    const requestId = randomUUID();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.answers.delete(requestId);
+        resolve(NO_LEADER);
+      }, timeoutMs);
+      this.answers.set(requestId, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      this.send({ type: 'run-job', requestId, jobId });
+    });
+  }
 }
+
+const LEADER_LINK_TYPES: ReadonlySet<string> = new Set<LeaderLinkMessage['type']>(['stages-changed', 'run-job', 'run-job-result']);
+
+function isLeaderLinkMessage(value: unknown): value is LeaderLinkMessage {
+  return typeof value === 'object' && value !== null && LEADER_LINK_TYPES.has((value as { type?: unknown }).type as string);
+}
+
+const NO_LEADER: RunJobFailure = { ok: false, code: 'no_leader', message: 'No scheduler leader answered' };
 
 /** What the HTTP routes ask of the leader. */
 export interface LeaderPort {
@@ -65,8 +105,8 @@ export interface LeaderLinkDeps {
   leadership(): Promise<LeadershipSnapshot>;
   /** This worker's scheduler while it leads, else null. */
   leader: () => Scheduler | null;
-  /** The cluster's IPC; null outside a cluster (tests, a single process), where the leader, if any, is us. */
-  channel: ClusterChannel | null;
+  /** A cluster worker (it has IPC to the primary); outside a cluster (tests, a single process) the leader, if any, is us. */
+  inCluster: boolean;
   /**
    * Every worker: stages may have changed somewhere (any worker of this host
    * said so, or, with several hosts, the once-a-second look came round). Open
@@ -92,33 +132,30 @@ export async function runOnLeader(scheduler: Scheduler, jobId: string, log: Logg
 }
 
 function ipcLink(deps: LeaderLinkDeps): LeaderLink {
-  const { log, leader, channel, stagesMayHaveChanged } = deps;
+  const { log, leader, stagesMayHaveChanged } = deps;
   const heard = (datesChanged: boolean) => {
-    if (datesChanged) leader()?.recheckDueTimes();
+    if (datesChanged) leader()?.dueTimers.poke();
     stagesMayHaveChanged?.();
   };
+  const channel = deps.inCluster
+    ? new ProcessChannel((m) => {
+        if (m.type === 'stages-changed') heard(m.datesChanged);
+        if (m.type === 'run-job') {
+          const scheduler = leader();
+          if (!scheduler) return; // every worker hears it; only the leader answers
+          void runOnLeader(scheduler, m.jobId, log).then((result) => channel!.send({ type: 'run-job-result', requestId: m.requestId, replyTo: m.replyTo, result }));
+        }
+      })
+    : null;
   const unsubscribe = onStagesChanged((change: StageChange) => {
     const datesChanged = change === 'dates';
     if (channel) channel.send({ type: 'stages-changed', datesChanged });
     else heard(datesChanged);
   });
-  channel?.onMessage((message) => {
-    const m = message as LeaderLinkMessage;
-    if (m.type === 'stages-changed') heard(m.datesChanged);
-    if (m.type === 'run-job') {
-      const scheduler = leader();
-      if (!scheduler) return; // every worker hears it; only the leader answers
-      void runOnLeader(scheduler, m.jobId, log).then((result) => channel.send({ type: 'run-job-result', requestId: m.requestId, replyTo: m.replyTo, result }));
-    }
-  });
   const runJob = async (jobId: string): Promise<RunJobResult> => {
+    if (channel) return channel.askRun(jobId, LEADER_ANSWER_MS);
     const scheduler = leader();
-    if (!channel) return scheduler ? runOnLeader(scheduler, jobId, log) : { ok: false, code: 'no_leader', message: 'No scheduler leader answered' };
-    try {
-      return await channel.askRun(jobId, LEADER_ANSWER_MS);
-    } catch {
-      return { ok: false, code: 'no_leader', message: 'No scheduler leader answered' };
-    }
+    return scheduler ? runOnLeader(scheduler, jobId, log) : NO_LEADER;
   };
   return { jobIds: deps.jobIds, leadership: () => deps.leadership(), runJob, close: unsubscribe };
 }
@@ -126,7 +163,7 @@ function ipcLink(deps: LeaderLinkDeps): LeaderLink {
 function databaseLink(deps: LeaderLinkDeps): LeaderLink {
   const local = ipcLink(deps);
   const poll = setInterval(() => {
-    deps.leader()?.recheckDueTimes();
+    deps.leader()?.dueTimers.poke();
     deps.stagesMayHaveChanged?.();
   }, REMOTE_CHANGES_POLL_MS);
   poll.unref();

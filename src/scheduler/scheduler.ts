@@ -12,7 +12,7 @@ import { findJob, type FireReason, type JobDefinition } from '../jobs/job.js';
 import { toIso } from '../time.js';
 import type { Alerter } from './alerts.js';
 import { nextCronRun, scheduleCron } from './cron.js';
-import { dueTimerFor, type DueTimer } from './due-timer.js';
+import { dueTimerFor, DueTimers } from './due-timer.js';
 import type { Election } from '../leadership/election.js';
 import { closeAbandonedExecutions, claimFire, recordOutcome, startUnclaimedExecution, type RecordedBy } from './executions.js';
 import { JobRunner, type StartedRun } from './job-runner.js';
@@ -38,7 +38,8 @@ export interface SchedulerDeps {
 
 export class Scheduler {
   private readonly crons = new Map<string, schedule.Job>();
-  private readonly dueTimers: DueTimer[] = [];
+  /** Poked by the seam when stage dates change, and here after what may move them. */
+  readonly dueTimers = new DueTimers();
   private readonly recordedBy: RecordedBy;
   private readonly write: LeaderWrite;
   private readonly jobRunner: JobRunner;
@@ -63,13 +64,10 @@ export class Scheduler {
     this.outage = new OutageFires({ write, recordedBy: this.recordedBy, log, onBack: () => this.recheckDueTimes() });
     this.requests = new RunRequestPoller({ log, write, term, onSuperseded, stillLeading: () => election.stillLeading(), runNow: (id) => this.runNow(id) });
     for (const job of deps.jobs) {
-      const timer = dueTimerFor(job, db, log, {
-        // A retry of the same due time is a fire of its own: claimed under
-        // the instant it happens, since the first attempt's claim is taken.
-        fire: (dueAt, retry) => this.fire(job, retry ? Date.now() : dueAt, 'timer', dueAt),
-        onArmed: (at) => this.recordArmed(job.id, at),
-      });
-      if (timer) this.dueTimers.push(timer);
+      // A retry of the same due time is a fire of its own: claimed under
+      // the instant it happens, since the first attempt's claim is taken.
+      const fire = (dueAt: number, retry: boolean) => this.fire(job, retry ? Date.now() : dueAt, 'timer', dueAt);
+      this.dueTimers.add(dueTimerFor(job, db, log, { fire, onArmed: (at) => this.recordArmed(job.id, at) }));
     }
   }
 
@@ -113,7 +111,7 @@ export class Scheduler {
   /** The data behind the due-time triggers changed somewhere: look again at what is due next. */
   recheckDueTimes(): void {
     if (this.stopped) return;
-    for (const timer of this.dueTimers) timer.poke();
+    this.dueTimers.poke();
   }
 
   /**
@@ -174,7 +172,7 @@ export class Scheduler {
       this.halt();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([Promise.allSettled([this.jobRunner.settled(), ...this.dueTimers.map((t) => t.stop())]), timedOut]);
+      await Promise.race([Promise.allSettled([this.jobRunner.settled(), ...[...this.dueTimers].map((t) => t.stop())]), timedOut]);
       clearTimeout(timer);
       const stillRunning = this.jobRunner.runningJobs;
       if (stillRunning.length) this.deps.log.warn({ jobs: stillRunning }, 'stopped while jobs were still running');

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { createUser, type User } from '../../src/domain/users.js';
 import { createApiToken } from '../../src/domain/api-tokens.js';
 import type { Role } from '../../src/validation.js';
+import { DAY, HOUR, toIso } from '../../src/time.js';
 
 export interface TestServer {
   baseUrl: string;
@@ -88,6 +89,15 @@ export async function userWithToken(db: Knex, role: Role, name: string = role): 
   counter += 1;
   const user = await createUser(db, { email: `${name}${counter}@example.test`, password: 'password-123', role, name });
   return { user, token: await createApiToken(db, user.id) };
+}
+
+/** A course of the teacher's with the student in it and an active stage. */
+export async function courseOfTeacherWithActiveStage(teacher: ApiClient, studentEmail: string, code: string) {
+  const course = (await teacher.post('/api/courses', { title: code, code })).body;
+  await teacher.post(`/api/courses/${course.id}/members`, { email: studentEmail });
+  const now = Date.now();
+  const stage = (await teacher.post(`/api/courses/${course.id}/stages`, { name: 'Open', startDate: toIso(now - HOUR), endDate: toIso(now + DAY) })).body;
+  return { course, stage };
 }
 
 export interface PageResponse {

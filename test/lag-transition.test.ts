@@ -1,15 +1,12 @@
-// Lag in the ledger: each execution's start lag (started minus scheduled, for
-// claimed fires), the console's p50/p99/max per job over the last day, each
-// stage transition's lag behind the boundary it crossed (API and stage page),
-// and the histogram the leader observes after each sweep.
+// Transition lag: each stage transition's lag behind the boundary it crossed
+// (API and stage page), and the histogram the leader observes after each
+// sweep. An execution's start lag: lag-execution.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
-import { abandonExecution, claimFire, executionJson, getExecution, recordOutcome, startUnclaimedExecution } from '../src/scheduler/executions.js';
-import { executionHistory, summarizeLags } from '../src/scheduler/history.js';
 import { sweepTransitionLags, transitionLagMs } from '../src/domain/stage-boundaries.js';
-import { observingTransitionLag, stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
+import { stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
 import { sweepStageStatuses } from '../src/jobs/stage-status-sweep.js';
 import { advanceStageStatuses } from '../src/domain/stage-lifecycle.js';
 import { transactions } from '../src/db/transactions.js';
@@ -17,14 +14,13 @@ import { dbNowMs } from '../src/db/clock.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { JobContext } from '../src/jobs/job.js';
-import { DAY, HOUR, sleep, toIso } from '../src/time.js';
+import { DAY, sleep, toIso } from '../src/time.js';
 
 let t: TestDatabase;
 let server: TestServer;
 let teacher: ApiClient;
 let teacherPages: Browser;
 let courseId: number;
-const runner = { pid: 4242, hostname: 'lag-host' };
 
 before(async () => {
   t = await createTestDatabase();
@@ -39,42 +35,6 @@ before(async () => {
 after(async () => {
   await server.close();
   await t.cleanup();
-});
-
-test(`an execution's lag is started minus scheduled for a claimed fire, null for run-now, skipped and missed (${testDialect})`, async () => {
-  const scheduledFor = Date.UTC(2030, 0, 1, 9, 0, 0);
-  const claimed = await claimFire(t.db, { jobId: 'lagged', scheduledFor, ...runner }, scheduledFor + 250);
-  const execution = (await getExecution(t.db, claimed!))!;
-  assert.equal(execution.lagMs, 250);
-  assert.equal(executionJson(execution).lagMs, 250, 'in the API JSON too');
-  const manual = await startUnclaimedExecution(t.db, { jobId: 'lagged', ...runner });
-  assert.equal((await getExecution(t.db, manual))!.lagMs, null);
-  const skipped = await recordOutcome(t.db, { jobId: 'lagged', scheduledFor, status: 'skipped', reason: 'paused', ...runner });
-  assert.equal((await getExecution(t.db, skipped))!.lagMs, null);
-  const abandoned = await claimFire(t.db, { jobId: 'lagged', scheduledFor: scheduledFor + 60_000, ...runner }, scheduledFor + 60_010);
-  await abandonExecution(t.db, abandoned!, 'scheduler stopped before the run began');
-  assert.equal((await getExecution(t.db, abandoned!))!.lagMs, null, 'a claim abandoned before its run never started');
-});
-
-test('the console summary: p50, p99 and max start lag per job, from the claimed fires of the last 24 hours', async () => {
-  assert.equal(summarizeLags([]), null);
-  const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
-  assert.deepEqual(summarizeLags(hundred), { count: 100, p50: 50, p99: 99, max: 100 });
-
-  const now = Date.now();
-  const row = (lag: number, createdAt: number, claimed = true) => ({
-    job_id: 'summarized',
-    scheduled_for: createdAt - lag,
-    started_at: createdAt,
-    claim_key: claimed ? `summarized@${createdAt}-${lag}` : null,
-    status: 'success',
-    pid: 1,
-    hostname: 'h',
-    created_at: createdAt,
-  });
-  await t.db('job_executions').insert([row(5, now - HOUR), row(7, now - 2 * HOUR), row(400, now - 3 * HOUR), row(90_000, now - 2 * DAY), row(60_000, now - HOUR, false)]);
-  const { startLagByJob } = await executionHistory(t.db, now);
-  assert.deepEqual(startLagByJob.summarized, { count: 3, p50: 7, p99: 400, max: 400 }, 'the old fire and the run-now are left out');
 });
 
 test('a transition\'s lag: its instant minus the start (opening) or end (closing) it crossed; none for edits, creations, or dates moved since', () => {
@@ -127,7 +87,7 @@ test('after each sweep the leader observes the lags of the transitions it record
   const before = await histogram();
   const afterId = Number((await t.db('stage_transitions').max({ id: 'id' }).first())?.id ?? 0);
   const ctx: JobContext = { db: t.db, log: createLogger('silent'), config: loadConfig({}), reason: 'timer', transaction: transactions(t.db) };
-  const result = await observingTransitionLag(sweepStageStatuses)(ctx);
+  const result = await sweepStageStatuses(ctx);
   assert.deepEqual([result.activated, result.completed], [2, 1], 'c went through both steps');
   const observed = await histogram();
   assert.equal(observed.count - before.count, 4, 'one observation per transition');
@@ -139,6 +99,6 @@ test('after each sweep the leader observes the lags of the transitions it record
   assert.equal((await sweepTransitionLags(t.db, { afterId, at, term: null }, 2)).length, 2, 'capped');
   assert.equal((await sweepTransitionLags(t.db, { afterId, at, term: 99 })).length, 0, 'only the rows of that sweep');
   const idle = await histogram();
-  await observingTransitionLag(sweepStageStatuses)(ctx);
+  await sweepStageStatuses(ctx);
   assert.equal((await histogram()).count, idle.count, 'a sweep that moved nothing observes nothing');
 });
