@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { IANAZone } from 'luxon';
 import cronParser from 'cron-parser';
-import { SECOND } from './time.js';
+import { MINUTE, SECOND } from './time.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
 
@@ -56,6 +56,8 @@ export interface Config {
   cookieSecure: boolean;
   /** METRICS_TOKEN: when set, `/metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** LIVE_STREAM_MAX_MS: how long a live stream lasts before the page reconnects (at most 15 minutes). */
+  liveStreamMaxMs: number;
 }
 
 export interface UploadSettings {
@@ -230,5 +232,6 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env),
     cookieSecure: flag(env, 'COOKIE_SECURE', false),
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+    liveStreamMaxMs: wholeNumber(env, 'LIVE_STREAM_MAX_MS', 15 * MINUTE, { min: 1000, unit: 'ms' }),
   };
 }

@@ -51,7 +51,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
   const election = createElection(config, { db: schedulerDb, workerId: cluster.worker?.id ?? null });
   const leadership = mayRunScheduler(config) ? createLeadership(config, log, { schedulerDb, jobs, election }) : null;
   // Open course and stage pages hear of every stage change the leader link hears of.
-  const live = new LiveStages({ db, log });
+  const live = new LiveStages({ db, log, maxStreamMs: config.liveStreamMaxMs });
   const leaderLink = createLeaderLink(config, {
     db,
     log,

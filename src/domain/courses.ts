@@ -245,4 +245,6 @@ export async function removeMember(db: Knex, actor: Actor, courseId: number, use
   await getManagedCourse(db, actor, courseId);
   const removed = await db('course_members').where({ course_id: courseId, user_id: userId }).delete();
   if (!removed) throw new NotFoundError('Member');
+  // The removed member's open live pages end on every worker (http/live-stages.ts).
+  announceStagesChanged('members');
 }
