@@ -197,7 +197,7 @@ function send(res: Response, stages: LiveStage[]): void {
 
 /** The ids of those besides admins who may see the course now: its teacher and its members (none when it is gone). */
 async function courseViewers(db: Knex, courseId: number): Promise<Set<number>> {
-  const course = await db('courses').where({ id: courseId }).first('teacher_id');
+  const course = await db<{ id: number; teacher_id: number }>('courses').where({ id: courseId }).first('teacher_id');
   if (!course) return new Set();
   const members = await db('course_members').where({ course_id: courseId }).select('user_id');
   return new Set([Number(course.teacher_id), ...members.map((m: { user_id: unknown }) => Number(m.user_id))]);
