@@ -11,6 +11,7 @@
 //   table that a migration creates.
 // - outside a cluster (in-process tests, scripts): memory.
 import cluster from 'node:cluster';
+import net from 'node:net';
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
@@ -46,6 +47,27 @@ function accountKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 }
 
+/**
+ * The address as counted: an IPv6 client is counted by its /64, the block
+ * one subscriber or host is usually given (it can pick any of its 2^64
+ * addresses at will); an IPv4 address, also one mapped into IPv6, as itself.
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (net.isIPv6(address)) return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
+  return address;
+}
+
+/** The eight groups of an IPv6 address, in lower case without leading zeros ("::" expanded; a zone dropped). */
+function ipv6Groups(address: string): string[] {
+  const [head, tail = ''] = address.split('%')[0].toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return groups.map((g) => (g.includes('.') ? g : (parseInt(g, 16) || 0).toString(16)));
+}
+
 export class SignInLimits {
   constructor(private readonly limiters: SignInLimiters) {}
 
@@ -56,7 +78,7 @@ export class SignInLimits {
    * until the older window ends. A failure of the store itself is thrown.
    */
   async attempt(email: string, address: string): Promise<SignInVerdict> {
-    const results = await Promise.allSettled([this.limiters.account.consume(accountKey(email)), this.limiters.address.consume(address)]);
+    const results = await Promise.allSettled([this.limiters.account.consume(accountKey(email)), this.limiters.address.consume(addressKey(address))]);
     let refused = false;
     let waitMs = 0;
     for (const result of results) {
@@ -70,7 +92,7 @@ export class SignInLimits {
 
   /** A successful sign-in: the account starts afresh and the attempt does not count against the address. */
   async succeeded(email: string, address: string): Promise<void> {
-    await Promise.all([this.limiters.account.delete(accountKey(email)), this.limiters.address.reward(address, 1)]);
+    await Promise.all([this.limiters.account.delete(accountKey(email)), this.limiters.address.reward(addressKey(address), 1)]);
   }
 }
 
