@@ -7,7 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { Browser, startTestServer, userWithToken, type PageResponse, type TestServer } from './helpers/http.js';
-import { ATTEMPTS_PER_ACCOUNT, ATTEMPTS_PER_ADDRESS, databaseSignInLimits, SIGN_IN_WINDOW_SECONDS } from '../src/auth/sign-in-limits.js';
+import { createHash, createHmac } from 'node:crypto';
+import { addressKey, ATTEMPTS_PER_ACCOUNT, ATTEMPTS_PER_ADDRESS, databaseSignInLimits, SIGN_IN_WINDOW_SECONDS } from '../src/auth/sign-in-limits.js';
+
+const HMAC_KEY = 'a-key-derived-from-the-session-secret';
 
 const PASSWORD = 'password-123';
 
@@ -105,8 +108,8 @@ describe(`sign-in counters in the database (LEADER_ELECTION=db), on ${testDialec
 
   test('two hosts share one count per account and per address', async () => {
     // Two instances on one database: what two hosts' workers would hold.
-    const hostA = databaseSignInLimits(t.db, t.url);
-    const hostB = databaseSignInLimits(t.db, t.url);
+    const hostA = databaseSignInLimits(t.db, t.url, HMAC_KEY);
+    const hostB = databaseSignInLimits(t.db, t.url, HMAC_KEY);
     for (let i = 0; i < ATTEMPTS_PER_ACCOUNT; i++) {
       const verdict = await (i % 2 === 0 ? hostA : hostB).attempt('shared@example.test', `10.0.0.${i}`);
       assert.deepEqual(verdict, { allowed: true }, `attempt ${i + 1}`);
@@ -123,7 +126,12 @@ describe(`sign-in counters in the database (LEADER_ELECTION=db), on ${testDialec
       assert.equal(verdict.allowed, true, `address attempt ${i + 1}`);
     }
     assert.equal((await hostA.attempt('fresh@example.test', '10.9.9.9')).allowed, false, 'the address is over its limit on both hosts');
-    const keys = await t.db('sign_in_limits').select('key');
-    assert.ok(keys.every(({ key }: { key: string }) => !key.includes('@')), 'no email is stored in the counters');
+    const keys = (await t.db('sign_in_limits').select('key')).map(({ key }: { key: string }) => key);
+    assert.ok(keys.every((key) => !key.includes('@')), 'no email is stored in the counters');
+    // Neither a raw address nor an unsalted SHA-256 of an email: an HMAC under a key from the session secret (issue 24).
+    const sha256 = createHash('sha256').update('shared@example.test').digest('hex');
+    assert.ok(keys.every((key) => !key.includes('10.9.9.9') && !key.includes(sha256)), keys.slice(0, 3).join(', '));
+    const hmac = createHmac('sha256', HMAC_KEY).update(addressKey('10.9.9.9')).digest('hex');
+    assert.ok(keys.some((key) => key.endsWith(hmac)), 'the address is kept as its HMAC');
   });
 });

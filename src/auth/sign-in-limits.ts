@@ -12,7 +12,7 @@
 // - outside a cluster (in-process tests, scripts): memory.
 import cluster from 'node:cluster';
 import net from 'node:net';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
   RateLimiterCluster,
@@ -68,8 +68,19 @@ function ipv6Groups(address: string): string[] {
   return groups.map((g) => (g.includes('.') ? g : (parseInt(g, 16) || 0).toString(16)));
 }
 
+/** What a counter is stored under: the key itself, or (in a shared database) its HMAC. */
+type KeyOf = (key: string) => string;
+
 export class SignInLimits {
-  constructor(private readonly limiters: SignInLimiters) {}
+  private readonly stored: KeyOf;
+
+  /** `hmacKey`: the counters' keys are stored as HMAC-SHA256 under it (the database store: no address or email hash an attacker could invert from a dump). */
+  constructor(
+    private readonly limiters: SignInLimiters,
+    hmacKey?: string,
+  ) {
+    this.stored = hmacKey ? (key) => createHmac('sha256', hmacKey).update(key).digest('hex') : (key) => key;
+  }
 
   /**
    * Counts one attempt against the account and the address, before the
@@ -78,7 +89,7 @@ export class SignInLimits {
    * until the older window ends. A failure of the store itself is thrown.
    */
   async attempt(email: string, address: string): Promise<SignInVerdict> {
-    const results = await Promise.allSettled([this.limiters.account.consume(accountKey(email)), this.limiters.address.consume(addressKey(address))]);
+    const results = await Promise.allSettled([this.limiters.account.consume(this.stored(accountKey(email))), this.limiters.address.consume(this.stored(addressKey(address)))]);
     let refused = false;
     let waitMs = 0;
     for (const result of results) {
@@ -92,7 +103,7 @@ export class SignInLimits {
 
   /** A successful sign-in: the account starts afresh and the attempt does not count against the address. */
   async succeeded(email: string, address: string): Promise<void> {
-    await Promise.all([this.limiters.account.delete(accountKey(email)), this.limiters.address.reward(addressKey(address), 1)]);
+    await Promise.all([this.limiters.account.delete(this.stored(accountKey(email))), this.limiters.address.reward(this.stored(addressKey(address)), 1)]);
   }
 }
 
@@ -124,7 +135,7 @@ function mysqlDatabaseName(databaseUrl: string): string {
  * here rather than by the library's timer, whose SQLite variant would end the
  * process with an unhandled rejection when a cleanup fails.
  */
-export function databaseSignInLimits(db: Knex, databaseUrl: string): SignInLimits {
+export function databaseSignInLimits(db: Knex, databaseUrl: string, hmacKey: string): SignInLimits {
   const mysql = databaseUrl.startsWith('mysql://');
   const make = (options: (typeof OPTIONS)[keyof typeof OPTIONS]) => {
     const common = { ...options, storeClient: db, storeType: 'knex', tableName: SIGN_IN_LIMITS_TABLE, tableCreated: true, clearExpiredByTimeout: false };
@@ -139,11 +150,11 @@ export function databaseSignInLimits(db: Knex, databaseUrl: string): SignInLimit
       });
   }, 10 * 60 * 1000);
   sweep.unref();
-  return new SignInLimits({ account: make(OPTIONS.account), address: make(OPTIONS.address) });
+  return new SignInLimits({ account: make(OPTIONS.account), address: make(OPTIONS.address) }, hmacKey);
 }
 
 /** Where a worker keeps its counters, from LEADER_ELECTION and whether it runs in a cluster. */
-export function signInLimitsFor(config: { leaderElection: 'lockfile' | 'db'; databaseUrl: string }, db: Knex): SignInLimits {
-  if (config.leaderElection === 'db') return databaseSignInLimits(db, config.databaseUrl);
+export function signInLimitsFor(config: { leaderElection: 'lockfile' | 'db'; databaseUrl: string }, db: Knex, hmacKey: string): SignInLimits {
+  if (config.leaderElection === 'db') return databaseSignInLimits(db, config.databaseUrl, hmacKey);
   return cluster.isWorker ? clusterSignInLimits() : memorySignInLimits();
 }
