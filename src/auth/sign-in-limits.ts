@@ -1,6 +1,10 @@
-// The sign-in rate limit: at most 10 failed attempts per account and 100 per
-// client address within 15 minutes, counted across every worker (and, with
-// LEADER_ELECTION=db, every host). rate-limiter-flexible keeps the counters:
+// The sign-in rate limit: at most 10 failed attempts per account from one
+// client address, and 100 per address, within 15 minutes, counted across
+// every worker (and, with LEADER_ELECTION=db, every host). The account's
+// count is per address so that someone guessing elsewhere cannot lock the
+// owner out (a targeted lockout): the owner's address, where they signed in
+// before, keeps its own count and keeps trying. rate-limiter-flexible keeps
+// the counters:
 //
 // - one host (LEADER_ELECTION=lockfile): its cluster store. The primary holds
 //   the counters in memory (RateLimiterClusterMaster, made once before the
@@ -47,6 +51,11 @@ function accountKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 }
 
+/** The account's counter at one address: failures elsewhere do not count here. */
+function accountAtAddress(email: string, address: string): string {
+  return `${accountKey(email)}@${addressKey(address)}`;
+}
+
 /**
  * The address as counted: an IPv6 client is counted by its /64, the block
  * one subscriber or host is usually given (it can pick any of its 2^64
@@ -89,7 +98,7 @@ export class SignInLimits {
    * until the older window ends. A failure of the store itself is thrown.
    */
   async attempt(email: string, address: string): Promise<SignInVerdict> {
-    const results = await Promise.allSettled([this.limiters.account.consume(this.stored(accountKey(email))), this.limiters.address.consume(this.stored(addressKey(address)))]);
+    const results = await Promise.allSettled([this.limiters.account.consume(this.stored(accountAtAddress(email, address))), this.limiters.address.consume(this.stored(addressKey(address)))]);
     let refused = false;
     let waitMs = 0;
     for (const result of results) {
@@ -103,7 +112,7 @@ export class SignInLimits {
 
   /** A successful sign-in: the account starts afresh and the attempt does not count against the address. */
   async succeeded(email: string, address: string): Promise<void> {
-    await Promise.all([this.limiters.account.delete(this.stored(accountKey(email))), this.limiters.address.reward(this.stored(addressKey(address)), 1)]);
+    await Promise.all([this.limiters.account.delete(this.stored(accountAtAddress(email, address))), this.limiters.address.reward(this.stored(addressKey(address)), 1)]);
   }
 }
 
