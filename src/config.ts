@@ -66,6 +66,8 @@ export interface Config {
 
 export interface UploadSettings {
   dir: string;
+  /** UPLOAD_IDLE_TIMEOUT_MS: an upload whose body is silent this long is ended (30 s when not given). */
+  idleTimeoutMs?: number;
   maxBytes: number;
 }
 
@@ -233,7 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     demoData: oneOf(env, 'DEMO_DATA', ['auto', 'true', 'false'] as const, 'auto'),
     production,
     dataDir,
-    uploads: { dir: text(env, 'UPLOAD_DIR', path.join(dataDir, 'uploads')), maxBytes: wholeNumber(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES, { min: 1, unit: 'bytes' }) },
+    uploads: { dir: text(env, 'UPLOAD_DIR', path.join(dataDir, 'uploads')), maxBytes: wholeNumber(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES, { min: 1, unit: 'bytes' }), idleTimeoutMs: wholeNumber(env, 'UPLOAD_IDLE_TIMEOUT_MS', 30 * SECOND, { min: 100, unit: 'ms' }) },
     appTimezone: zone(env, 'APP_TIMEZONE', 'UTC'),
     processRole: oneOf(env, 'COURSEWORK_ROLE', ['worker', 'tool'] as const, 'tool'),
     trustProxy: trustProxy(env),
