@@ -114,3 +114,23 @@ test(`one user's parallel uploads on a worker are capped at ${UPLOADS_PER_USER}:
   assert.equal(ok.status, 201, 'the slots are free again');
   assert.deepEqual(outsideUploads(), []);
 });
+
+test('HTML and SVG are served back as attachments that never render on our origin; a path as a name writes nothing outside UPLOAD_DIR', async () => {
+  const res = await postMultipart(url(), studentToken, [
+    { name: 'files', filename: 'page.html', type: 'text/html', data: Buffer.from('<html><script>alert(document.cookie)</script></html>') },
+    { name: 'files', filename: 'image.svg', type: 'image/svg+xml', data: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>') },
+    { name: 'files', filename: '../../../../etc/passwd', type: 'text/plain', data: Buffer.from('root:x:0:0') },
+  ]);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  for (const file of res.body.files as { id: number; name: string }[]) {
+    const download = await fetch(`${server.baseUrl}/api/files/${file.id}`, { headers: { authorization: `Bearer ${studentToken}` } });
+    assert.equal(download.status, 200);
+    assert.match(download.headers.get('content-disposition')!, /^attachment;/, file.name);
+    assert.equal(download.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(download.headers.get('content-security-policy')!, /\bsandbox\b/);
+    assert.doesNotMatch(download.headers.get('content-type')!, /html|svg|xml/, `${file.name} is not served as markup`);
+    await download.arrayBuffer();
+  }
+  assert.ok(!(res.body.files as { name: string }[]).some((f) => f.name.includes('/')), 'stored under its last part');
+  assert.deepEqual(outsideUploads(), [], 'nothing written outside UPLOAD_DIR');
+});
