@@ -61,9 +61,9 @@ test('a bad value fails with the variable name in the message', () => {
 });
 
 test('uploads: UPLOAD_DIR defaults to <DATA_DIR>/uploads, UPLOAD_MAX_BYTES to 25 MiB, and a bad size names the variable', () => {
-  assert.deepEqual(loadConfig({}).uploads, { dir: 'data/uploads', maxBytes: 26_214_400 });
+  assert.deepEqual(loadConfig({}).uploads, { dir: 'data/uploads', maxBytes: 26_214_400, idleTimeoutMs: 30_000 });
   assert.equal(loadConfig({ DATA_DIR: '/srv/cw' }).uploads.dir, '/srv/cw/uploads');
-  assert.deepEqual(loadConfig({ DATA_DIR: '/srv/cw', UPLOAD_DIR: '/mnt/shared', UPLOAD_MAX_BYTES: '1048576' }).uploads, { dir: '/mnt/shared', maxBytes: 1_048_576 });
+  assert.deepEqual(loadConfig({ DATA_DIR: '/srv/cw', UPLOAD_DIR: '/mnt/shared', UPLOAD_MAX_BYTES: '1048576' }).uploads, { dir: '/mnt/shared', maxBytes: 1_048_576, idleTimeoutMs: 30_000 });
   assert.throws(() => loadConfig({ UPLOAD_MAX_BYTES: '25MB' }), /Expected UPLOAD_MAX_BYTES to be a whole number of bytes, got "25MB"/);
   assert.throws(() => loadConfig({ UPLOAD_MAX_BYTES: '0' }), /Expected UPLOAD_MAX_BYTES to be at least 1 bytes, got 0/);
 });
