@@ -17,6 +17,8 @@ const stageFields = {
   description: z.string().max(10_000, 'must be at most 10000 characters').optional(),
   startDate: instant,
   endDate: instant,
+  // null: no late window (nothing taken after endDate).
+  cutoffDate: instant.nullable().optional(),
   mode: z.enum(STAGE_MODES, { message: `must be one of ${STAGE_MODES.join(', ')}` }).optional(),
   // null: back to UPLOAD_MAX_BYTES. Above it is refused where the ceiling is known (checkMaxFileBytes).
   maxFileBytes: z.number().int('must be a whole number of bytes').positive('must be at least 1').nullable().optional(),
