@@ -12,7 +12,9 @@ COPY src ./src
 COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev
 
-# Runtime stage: only what runs, as a non-root user.
+# Runtime stage: only what runs, as a non-root user. The code stays root's
+# and read-only to that user (a hole in the app cannot rewrite it); only
+# DATA_DIR and the upload folder are the app's to write.
 FROM node:22-slim
 ENV NODE_ENV=production \
     PORT=3000 \
@@ -20,13 +22,13 @@ ENV NODE_ENV=production \
     DATABASE_URL=sqlite:/app/data/coursework.sqlite \
     SCHEDULER_LOCK_FILE=/tmp/coursework-scheduler.lock
 WORKDIR /app
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node package.json start.sh ./
-COPY --chown=node:node scripts ./scripts
-COPY --chown=node:node views ./views
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json start.sh ./
+COPY scripts ./scripts
+COPY views ./views
 # /app/uploads exists so a volume mounted there (UPLOAD_DIR) starts owned by node.
-RUN mkdir -p /app/data /app/uploads && chown node:node /app/data /app/uploads
+RUN mkdir -p /app/data /app/uploads && chown node:node /app/data /app/uploads && chmod 700 /app/data
 USER node
 VOLUME ["/app/data"]
 EXPOSE 3000

@@ -5,7 +5,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { IANAZone } from 'luxon';
 import cronParser from 'cron-parser';
-import { SECOND } from './time.js';
+import { MINUTE, SECOND } from './time.js';
+import { redactUrl } from './redact.js';
+import { cookieNotice } from './production-checks.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
 
@@ -56,10 +58,16 @@ export interface Config {
   cookieSecure: boolean;
   /** METRICS_TOKEN: when set, `/metrics` needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** METRICS_PUBLIC: with NODE_ENV=production and no METRICS_TOKEN, an open /metrics on purpose (else the start refuses). */
+  metricsPublic: boolean;
+  /** LIVE_STREAM_MAX_MS: how long a live stream lasts before the page reconnects (at most 15 minutes). */
+  liveStreamMaxMs: number;
 }
 
 export interface UploadSettings {
   dir: string;
+  /** UPLOAD_IDLE_TIMEOUT_MS: an upload whose body is silent this long is ended (30 s when not given). */
+  idleTimeoutMs?: number;
   maxBytes: number;
 }
 
@@ -151,7 +159,7 @@ function trustProxy(env: Env): TrustProxy {
 function databaseUrl(env: Env): string {
   const raw = text(env, 'DATABASE_URL', 'sqlite:./data/coursework.sqlite');
   if (!/^(sqlite:.+|mysql:\/\/.+)$/.test(raw)) {
-    throw new ConfigError(`Expected DATABASE_URL to be sqlite:PATH or mysql://user:pass@host:port/db, got "${raw}"`);
+    throw new ConfigError(`Expected DATABASE_URL to be sqlite:PATH or mysql://user:pass@host:port/db, got "${redactUrl(raw)}"`);
   }
   return raw;
 }
@@ -179,9 +187,9 @@ function webhookUrl(env: Env, name: string): string | undefined {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`Expected ${name} to be an http(s) URL, got "${raw}"`);
+    throw new ConfigError(`Expected ${name} to be an http(s) URL, got "${redactUrl(raw)}"`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`Expected ${name} to be an http(s) URL, got "${raw}"`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`Expected ${name} to be an http(s) URL, got "${redactUrl(raw)}"`);
   return url.toString();
 }
 
@@ -200,6 +208,9 @@ export function loadConfig(env: Env = process.env): Config {
   const notices: string[] = [];
   const dataDir = text(env, 'DATA_DIR', './data');
   const lockStaleMs = wholeNumber(env, 'SCHEDULER_LOCK_STALE_MS', 10 * SECOND, { min: 1, unit: 'ms' });
+  const production = env.NODE_ENV?.trim() === 'production';
+  const cookie = cookieNotice(env, production);
+  if (cookie) notices.push(cookie);
   if (lockStaleMs < MIN_LOCK_STALE_MS) notices.push(`SCHEDULER_LOCK_STALE_MS=${lockStaleMs} is below the lock's minimum of ${MIN_LOCK_STALE_MS} ms; ${MIN_LOCK_STALE_MS} ms is used`);
   return {
     notices,
@@ -222,13 +233,15 @@ export function loadConfig(env: Env = process.env): Config {
     alertWebhookUrl: webhookUrl(env, 'ALERT_WEBHOOK_URL'),
     alertWebhookSecret: env.ALERT_WEBHOOK_SECRET?.trim() || undefined,
     demoData: oneOf(env, 'DEMO_DATA', ['auto', 'true', 'false'] as const, 'auto'),
-    production: env.NODE_ENV?.trim() === 'production',
+    production,
     dataDir,
-    uploads: { dir: text(env, 'UPLOAD_DIR', path.join(dataDir, 'uploads')), maxBytes: wholeNumber(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES, { min: 1, unit: 'bytes' }) },
+    uploads: { dir: text(env, 'UPLOAD_DIR', path.join(dataDir, 'uploads')), maxBytes: wholeNumber(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES, { min: 1, unit: 'bytes' }), idleTimeoutMs: wholeNumber(env, 'UPLOAD_IDLE_TIMEOUT_MS', 30 * SECOND, { min: 100, unit: 'ms' }) },
     appTimezone: zone(env, 'APP_TIMEZONE', 'UTC'),
     processRole: oneOf(env, 'COURSEWORK_ROLE', ['worker', 'tool'] as const, 'tool'),
     trustProxy: trustProxy(env),
-    cookieSecure: flag(env, 'COOKIE_SECURE', false),
+    cookieSecure: flag(env, 'COOKIE_SECURE', production),
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+    metricsPublic: flag(env, 'METRICS_PUBLIC', false),
+    liveStreamMaxMs: wholeNumber(env, 'LIVE_STREAM_MAX_MS', 15 * MINUTE, { min: 1000, unit: 'ms' }),
   };
 }

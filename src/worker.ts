@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { connect } from './db/connect.js';
 import { isMysql } from './db/dialect.js';
 import { createApp } from './http/app.js';
-import { loadSessionSecret } from './secrets.js';
+import { deriveKey, loadSessionSecret } from './secrets.js';
 import { signInLimitsFor } from './auth/sign-in-limits.js';
 import { jobDefinitions } from './jobs/registry.js';
 import { createAlerter } from './scheduler/alerts.js';
@@ -51,7 +51,7 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
   const election = createElection(config, { db: schedulerDb, workerId: cluster.worker?.id ?? null });
   const leadership = mayRunScheduler(config) ? createLeadership(config, log, { schedulerDb, jobs, election }) : null;
   // Open course and stage pages hear of every stage change the leader link hears of.
-  const live = new LiveStages({ db, log });
+  const live = new LiveStages({ db, log, maxStreamMs: config.liveStreamMaxMs });
   const leaderLink = createLeaderLink(config, {
     db,
     log,
@@ -100,7 +100,8 @@ function workerApp(config: Config, log: Logger, { db, leaderLink, live }: { db: 
     secureCookies: config.cookieSecure,
     trustProxy: config.trustProxy,
     uploads: config.uploads,
-    signInLimits: signInLimitsFor(config, db),
+    // Keyed by a key of its own from the session secret: the same on every host, never the secret itself.
+    signInLimits: signInLimitsFor(config, db, deriveKey(loadSessionSecret(config), 'sign-in-limits')),
     metrics: {
       token: config.metricsToken,
       collect: () => (inCluster() ? askPrimary<'metrics-result'>({ type: 'metrics' }, 10 * SECOND) : localMetrics()),

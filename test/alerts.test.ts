@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
-import { createAlerter, SIGNATURE_HEADER, type Alerter } from '../src/scheduler/alerts.js';
+import { createAlerter, SIGNATURE_HEADER, TIMESTAMP_HEADER, type Alerter } from '../src/scheduler/alerts.js';
 import { createLogger } from '../src/log.js';
 import { waitUntil } from './helpers/wait.js';
 import { job, log, SchedulerHarness } from './helpers/scheduler.js';
@@ -33,17 +33,21 @@ async function receiver(handler: (req: http.IncomingMessage, body: string, res: 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-test('an alert is signed with an HMAC of its exact body', async () => {
-  const got: { signature: string | undefined; body: string }[] = [];
+test('an alert is signed with an HMAC of its timestamp and exact body, and sends the timestamp (no replay)', async () => {
+  const got: { signature: string | undefined; timestamp: string | undefined; body: string }[] = [];
   const hook = await receiver((req, body, res) => {
-    got.push({ signature: req.headers[SIGNATURE_HEADER] as string | undefined, body });
+    got.push({ signature: req.headers[SIGNATURE_HEADER] as string | undefined, timestamp: req.headers[TIMESTAMP_HEADER] as string | undefined, body });
     res.writeHead(204).end();
   });
   try {
     createAlerter({ log: createLogger('silent'), webhookUrl: `${hook.url}/alerts`, webhookSecret: 'shared-secret' })(alert);
     await waitUntil(() => got.length === 1, 5000, 'the alert arrives');
-    const expected = `sha256=${createHmac('sha256', 'shared-secret').update(got[0].body).digest('hex')}`;
+    const timestamp = Number(got[0].timestamp);
+    assert.ok(Number.isInteger(timestamp) && Math.abs(timestamp - Date.now() / 1000) < 300, `a current unix time: ${got[0].timestamp}`);
+    const expected = `sha256=${createHmac('sha256', 'shared-secret').update(`${got[0].timestamp}.${got[0].body}`).digest('hex')}`;
     assert.equal(got[0].signature, expected);
+    // The body alone no longer verifies: a receiver checks the timestamp with it.
+    assert.notEqual(got[0].signature, `sha256=${createHmac('sha256', 'shared-secret').update(got[0].body).digest('hex')}`);
     assert.equal((JSON.parse(got[0].body) as { jobId: string }).jobId, 'broken');
   } finally {
     await hook.close();

@@ -55,7 +55,7 @@ async function signIn(email: string, password: string): Promise<Page> {
 }
 
 test(`a team member uploads a PDF, a teammate sees it, the teacher downloads it (${testDialect})`, { skip }, async () => {
-  const student = await signIn(DEMO.student.email, DEMO.student.password);
+  const student = await signIn(DEMO.student.email, rig.demo.student.password);
   await student.goto(`${cluster.baseUrl}/stages/${stageId}`);
   assert.match(await student.locator('#files-limits').innerText(), /Up to 10 files, each at most 25 MiB; only \.pdf\./);
   await student.fill('#body', 'Our report, as a PDF.');
@@ -69,7 +69,7 @@ test(`a team member uploads a PDF, a teammate sees it, the teacher downloads it 
   await mate.goto(`${cluster.baseUrl}/stages/${stageId}`);
   assert.match(await mate.locator('li.submission').first().innerText(), /Our report, as a PDF\.[\s\S]*Pair one – report\.pdf/);
 
-  const teacher = await signIn(DEMO.teacher.email, DEMO.teacher.password);
+  const teacher = await signIn(DEMO.teacher.email, rig.demo.teacher.password);
   await teacher.goto(`${cluster.baseUrl}/stages/${stageId}`);
   assert.match(await teacher.locator('li.submission').first().innerText(), /Pair one \(by student@example\.com\) · version 1/);
   const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.click('a:text("Pair one – report.pdf")')]);

@@ -53,7 +53,7 @@ async function signedInStudent(): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${cluster.baseUrl}/login`);
   await page.fill('input[name=email]', DEMO.student.email);
-  await page.fill('input[name=password]', DEMO.student.password);
+  await page.fill('input[name=password]', rig.demo.student.password);
   await Promise.all([page.waitForURL(/\/courses$/), page.click('button[type=submit]')]);
   return page;
 }

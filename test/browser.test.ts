@@ -49,7 +49,7 @@ async function signIn(email: string, password: string): Promise<Page> {
 }
 
 test(`a student reads the timeline and hands in work on the open stage (${testDialect})`, { skip }, async () => {
-  const page = await signIn(DEMO.student.email, DEMO.student.password);
+  const page = await signIn(DEMO.student.email, rig.demo.student.password);
   await Promise.all([page.waitForURL(/\/courses\/\d+$/), page.click(`text=${DEMO.courseCode}`)]);
 
   // Oldest first, each in its status's style, and "now" between the open and the coming stage.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createEmptyDatabase, createTestDatabase, testDialect } from './helpers/database.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/processes.js';
+import { DEMO_ACCOUNTS_FILE, readDemoAccounts } from '../src/cli/seed-demo.js';
 import { connect } from '../src/db/connect.js';
 import { userForApiToken } from '../src/domain/api-tokens.js';
 import { authenticate, createUser } from '../src/domain/users.js';
@@ -180,10 +181,11 @@ test('welcome: demo accounts on a fresh embedded database, never with NODE_ENV=p
   assert.deepEqual(await users(off.url), []);
 
   const auto = await migratedDatabase();
-  const seeded = await runCli({ ...process.env, DATABASE_URL: auto.url, DATA_DIR: dataDir, NODE_ENV: 'development' }, 'welcome');
+  const demoDir = tempDir('coursework-demo-');
+  const seeded = await runCli({ ...process.env, DATABASE_URL: auto.url, DATA_DIR: demoDir, NODE_ENV: 'development' }, 'welcome');
   if (sqliteOnly) {
-    assert.match(seeded.stdout, /admin@example.com \/ admin-demo-pass \(admin/);
     assert.deepEqual(await users(auto.url), ['admin@example.com:admin', 'student@example.com:student', 'teacher@example.com:teacher']);
+    await assertDemoPasswordsGenerated(auto.url, demoDir, seeded.stdout);
   } else {
     assert.deepEqual(await users(auto.url), [], 'auto seeds only the embedded database');
   }
@@ -192,3 +194,31 @@ test('welcome: demo accounts on a fresh embedded database, never with NODE_ENV=p
   await runCli({ ...process.env, DATABASE_URL: forced.url, DATA_DIR: dataDir, DEMO_DATA: 'true' }, 'welcome');
   assert.equal((await users(forced.url)).length, 3, 'DEMO_DATA=true seeds any database');
 });
+
+/**
+ * The demo accounts' passwords (issue 24): made on the first start, none of
+ * the old fixed ones, printed that once, kept in <DATA_DIR>/demo-accounts.txt
+ * with mode 0600 as `<email> <password> <role>` lines, and they sign in.
+ */
+async function assertDemoPasswordsGenerated(url: string, demoDir: string, firstStdout: string): Promise<void> {
+  const file = path.join(demoDir, DEMO_ACCOUNTS_FILE);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.split(' ').filter((w, i) => i !== 1).join(' ')), ['admin@example.com admin', 'teacher@example.com teacher', 'student@example.com student']);
+  const accounts = readDemoAccounts(demoDir);
+  const db = connect(url);
+  try {
+    for (const [role, { email, password }] of Object.entries(accounts)) {
+      assert.ok(password.length >= 16, `${role}: a long password`);
+      assert.ok(!/demo-pass/.test(password), `${role}: not the old fixed one`);
+      assert.ok(firstStdout.includes(`${email} ${password} ${role}`), `${role}: printed on the first start`);
+      assert.ok(await authenticate(db, email, password), `${role}: signs in`);
+    }
+  } finally {
+    await db.destroy();
+  }
+  // Printed once: a later seed names the file, not the passwords.
+  const again = await runCli({ ...process.env, DATABASE_URL: url, DATA_DIR: demoDir }, 'seed:demo');
+  assert.match(again.stdout, /already exists; its accounts and passwords are in .*demo-accounts\.txt/);
+  for (const { password } of Object.values(accounts)) assert.ok(!again.stdout.includes(password));
+}

@@ -9,7 +9,7 @@
 // free one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,7 @@ const skip =
 interface RuntimeStage {
   workdir: string;
   env: Record<string, string>;
-  copies: { fromBuild: boolean; sources: string[]; target: string }[];
+  copies: { fromBuild: boolean; chown: boolean; sources: string[]; target: string }[];
 }
 
 /** The last stage of the Dockerfile: its WORKDIR, ENV and COPY lines. */
@@ -47,7 +47,7 @@ function runtimeStage(dockerfile: string): RuntimeStage {
       const args = rest.filter((a) => !a.startsWith('--chown'));
       const fromBuild = args[0]?.startsWith('--from=') ?? false;
       const paths = args.filter((a) => !a.startsWith('--'));
-      stage.copies.push({ fromBuild, sources: paths.slice(0, -1), target: paths.at(-1)! });
+      stage.copies.push({ fromBuild, chown: rest.some((a) => a.startsWith('--chown')), sources: paths.slice(0, -1), target: paths.at(-1)! });
     }
   }
   return stage;
@@ -84,6 +84,10 @@ test('the image\'s runtime files, as an unprivileged user in production: healthz
     env.PORT = String(await freePort());
     env.HOST = '127.0.0.1';
     env.WEB_CONCURRENCY = '2';
+    // What an operator sets in production (README, Security): without it the start refuses.
+    env.METRICS_TOKEN = 'image-test-metrics-token-0123456789';
+    // The code is root's, read-only to the app (issue 24): no COPY hands it to the runtime user.
+    assert.deepEqual(stage.copies.filter((c) => c.chown).map((c) => c.sources.join(' ')), [], 'code copied root-owned');
     assert.equal(env.NODE_ENV, 'production', 'the image runs in production');
     // The image's `RUN mkdir -p /app/data && chown node:node /app/data`, as the unprivileged user.
     fs.mkdirSync(inImage(stage.env.DATA_DIR ?? '/app/data'), { recursive: true });
@@ -100,6 +104,8 @@ test('the image\'s runtime files, as an unprivileged user in production: healthz
       // A page renders: the views and static files came along.
       assert.equal((await fetch(`http://127.0.0.1:${env.PORT}/login`)).status, 200, `the sign-in page renders; output:\n${output}`);
       assert.equal((await fetch(`http://127.0.0.1:${env.PORT}/static/app.css`)).status, 200);
+      const planted = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'sh', '-c', 'echo x > dist/planted.js'], { cwd: app });
+      assert.notEqual(planted.status, 0, 'the app cannot write into its own code');
       const lockFile = env.SCHEDULER_LOCK_FILE;
       await waitUntil(() => readOwner(lockFile) !== null, 20_000, `a leader names itself in ${lockFile}; output:\n${output}`);
       assert.equal(fs.statSync(lockFile).uid, NOBODY, 'the lock belongs to the unprivileged user');

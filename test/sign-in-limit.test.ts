@@ -7,7 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { Browser, startTestServer, userWithToken, type PageResponse, type TestServer } from './helpers/http.js';
-import { ATTEMPTS_PER_ACCOUNT, ATTEMPTS_PER_ADDRESS, databaseSignInLimits, SIGN_IN_WINDOW_SECONDS } from '../src/auth/sign-in-limits.js';
+import { createHash, createHmac } from 'node:crypto';
+import { addressKey, ATTEMPTS_PER_ACCOUNT, ATTEMPTS_PER_ADDRESS, databaseSignInLimits, SIGN_IN_WINDOW_SECONDS } from '../src/auth/sign-in-limits.js';
+
+const HMAC_KEY = 'a-key-derived-from-the-session-secret';
 
 const PASSWORD = 'password-123';
 
@@ -51,11 +54,24 @@ describe(`sign-in rate limit in one process, on ${testDialect}`, () => {
     const b = new Browser(server.baseUrl, { 'x-forwarded-for': '198.51.100.1' });
     const csrf = await fail(b, user.email, ATTEMPTS_PER_ACCOUNT);
     assertTooMany(await b.post('/login', { _csrf: csrf, email: user.email, password: PASSWORD }), 'right password');
-    // Counted per account, whatever the address or the spelling of the email.
-    const other = new Browser(server.baseUrl, { 'x-forwarded-for': '198.51.100.2' });
-    const otherCsrf = Browser.csrfFrom((await other.get('/login')).text);
-    assertTooMany(await other.post('/login', { _csrf: otherCsrf, email: ` ${user.email.toUpperCase()} `, password: PASSWORD }), 'from another address');
-    assert.equal((await other.get('/courses')).location, '/login', 'not signed in');
+    // Counted per account at that address, whatever the spelling of the email.
+    assertTooMany(await b.post('/login', { _csrf: csrf, email: ` ${user.email.toUpperCase()} `, password: PASSWORD }), 'another spelling');
+    assert.equal((await b.get('/courses')).location, '/login', 'not signed in');
+  });
+
+  test('no targeted lockout: failures for an account elsewhere leave its owner, at the address they signed in from, able to sign in', async () => {
+    const { user } = await userWithToken(t.db, 'student');
+    const owner = new Browser(server.baseUrl, { 'x-forwarded-for': '198.51.100.20' });
+    const ownerCsrf = Browser.csrfFrom((await owner.get('/login')).text);
+    assert.equal((await owner.post('/login', { _csrf: ownerCsrf, email: user.email, password: PASSWORD })).status, 303, 'signed in before');
+    await owner.post('/logout', { _csrf: Browser.csrfFrom((await owner.get('/courses')).text) });
+    // An attacker elsewhere locks the account out for themselves, not for its owner.
+    const attacker = new Browser(server.baseUrl, { 'x-forwarded-for': '198.51.100.21' });
+    const attackerCsrf = await fail(attacker, user.email, ATTEMPTS_PER_ACCOUNT);
+    assertTooMany(await attacker.post('/login', { _csrf: attackerCsrf, email: user.email, password: PASSWORD }), 'the attacker');
+    const back = new Browser(server.baseUrl, { 'x-forwarded-for': '198.51.100.20' });
+    const res = await back.post('/login', { _csrf: Browser.csrfFrom((await back.get('/login')).text), email: user.email, password: PASSWORD });
+    assert.equal(res.status, 303, `the owner signs in: ${res.status}`);
   });
 
   test('a successful sign-in starts the account afresh', async () => {
@@ -103,27 +119,32 @@ describe(`sign-in counters in the database (LEADER_ELECTION=db), on ${testDialec
     await t.cleanup();
   });
 
-  test('two hosts share one count per account and per address', async () => {
+  test('two hosts share one count per account at an address and per address', async () => {
     // Two instances on one database: what two hosts' workers would hold.
-    const hostA = databaseSignInLimits(t.db, t.url);
-    const hostB = databaseSignInLimits(t.db, t.url);
+    const hostA = databaseSignInLimits(t.db, t.url, HMAC_KEY);
+    const hostB = databaseSignInLimits(t.db, t.url, HMAC_KEY);
     for (let i = 0; i < ATTEMPTS_PER_ACCOUNT; i++) {
-      const verdict = await (i % 2 === 0 ? hostA : hostB).attempt('shared@example.test', `10.0.0.${i}`);
+      const verdict = await (i % 2 === 0 ? hostA : hostB).attempt('shared@example.test', '10.0.0.1');
       assert.deepEqual(verdict, { allowed: true }, `attempt ${i + 1}`);
     }
-    const refused = await hostB.attempt('Shared@Example.test', '10.0.1.1');
+    const refused = await hostB.attempt('Shared@Example.test', '10.0.0.1');
     assert.equal(refused.allowed, false);
     assert.ok(!refused.allowed && refused.retryAfterSeconds > SIGN_IN_WINDOW_SECONDS - 60 && refused.retryAfterSeconds <= SIGN_IN_WINDOW_SECONDS);
 
-    await hostA.succeeded('shared@example.test', '10.0.1.1');
-    assert.deepEqual(await hostB.attempt('shared@example.test', '10.0.1.2'), { allowed: true }, 'a success resets the account on every host');
+    await hostA.succeeded('shared@example.test', '10.0.0.1');
+    assert.deepEqual(await hostB.attempt('shared@example.test', '10.0.0.1'), { allowed: true }, 'a success resets the account on every host');
 
     for (let i = 0; i < ATTEMPTS_PER_ADDRESS; i++) {
       const verdict = await (i % 2 === 0 ? hostA : hostB).attempt(`user${i}@example.test`, '10.9.9.9');
       assert.equal(verdict.allowed, true, `address attempt ${i + 1}`);
     }
     assert.equal((await hostA.attempt('fresh@example.test', '10.9.9.9')).allowed, false, 'the address is over its limit on both hosts');
-    const keys = await t.db('sign_in_limits').select('key');
-    assert.ok(keys.every(({ key }: { key: string }) => !key.includes('@')), 'no email is stored in the counters');
+    const keys = (await t.db('sign_in_limits').select('key')).map(({ key }: { key: string }) => key);
+    assert.ok(keys.every((key) => !key.includes('@')), 'no email is stored in the counters');
+    // Neither a raw address nor an unsalted SHA-256 of an email: an HMAC under a key from the session secret (issue 24).
+    const sha256 = createHash('sha256').update('shared@example.test').digest('hex');
+    assert.ok(keys.every((key) => !key.includes('10.9.9.9') && !key.includes(sha256)), keys.slice(0, 3).join(', '));
+    const hmac = createHmac('sha256', HMAC_KEY).update(addressKey('10.9.9.9')).digest('hex');
+    assert.ok(keys.some((key) => key.endsWith(hmac)), 'the address is kept as its HMAC');
   });
 });

@@ -2,17 +2,22 @@
 // and parameters stored inside each hash so they can be raised later.
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
+import { hashGate } from './hash-gate.js';
 
+/** A new hash; through the worker's gate (hash-gate.ts), so it may throw HashesBusyError. */
 export function hashPassword(password: string): Promise<string> {
-  return hash(password);
+  return hashGate.run(() => hash(password));
 }
 
+/** True when the password matches; through the worker's gate, so it may throw HashesBusyError. */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
-  try {
-    return await verify(passwordHash, password);
-  } catch {
-    return false;
-  }
+  return hashGate.run(async () => {
+    try {
+      return await verify(passwordHash, password);
+    } catch {
+      return false;
+    }
+  });
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -24,7 +29,8 @@ let dummyHash: Promise<string> | undefined;
  * per process, with the same parameters as every real one.
  */
 export async function verifyNobody(password: string): Promise<false> {
-  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  // Made outside the gate: a refusal here would leave a rejected promise for every later call.
+  dummyHash ??= hash(randomBytes(16).toString('hex'));
   await verifyPassword(await dummyHash, password);
   return false;
 }

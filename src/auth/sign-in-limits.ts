@@ -1,6 +1,10 @@
-// The sign-in rate limit: at most 10 failed attempts per account and 100 per
-// client address within 15 minutes, counted across every worker (and, with
-// LEADER_ELECTION=db, every host). rate-limiter-flexible keeps the counters:
+// The sign-in rate limit: at most 10 failed attempts per account from one
+// client address, and 100 per address, within 15 minutes, counted across
+// every worker (and, with LEADER_ELECTION=db, every host). The account's
+// count is per address so that someone guessing elsewhere cannot lock the
+// owner out (a targeted lockout): the owner's address, where they signed in
+// before, keeps its own count and keeps trying. rate-limiter-flexible keeps
+// the counters:
 //
 // - one host (LEADER_ELECTION=lockfile): its cluster store. The primary holds
 //   the counters in memory (RateLimiterClusterMaster, made once before the
@@ -11,7 +15,8 @@
 //   table that a migration creates.
 // - outside a cluster (in-process tests, scripts): memory.
 import cluster from 'node:cluster';
-import { createHash } from 'node:crypto';
+import net from 'node:net';
+import { createHash, createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
   RateLimiterCluster,
@@ -46,8 +51,45 @@ function accountKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 }
 
+/** The account's counter at one address: failures elsewhere do not count here. */
+function accountAtAddress(email: string, address: string): string {
+  return `${accountKey(email)}@${addressKey(address)}`;
+}
+
+/**
+ * The address as counted: an IPv6 client is counted by its /64, the block
+ * one subscriber or host is usually given (it can pick any of its 2^64
+ * addresses at will); an IPv4 address, also one mapped into IPv6, as itself.
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (net.isIPv6(address)) return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
+  return address;
+}
+
+/** The eight groups of an IPv6 address, in lower case without leading zeros ("::" expanded; a zone dropped). */
+function ipv6Groups(address: string): string[] {
+  const [head, tail = ''] = address.split('%')[0].toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') && tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return groups.map((g) => (g.includes('.') ? g : (parseInt(g, 16) || 0).toString(16)));
+}
+
+/** What a counter is stored under: the key itself, or (in a shared database) its HMAC. */
+type KeyOf = (key: string) => string;
+
 export class SignInLimits {
-  constructor(private readonly limiters: SignInLimiters) {}
+  private readonly stored: KeyOf;
+
+  /** `hmacKey`: the counters' keys are stored as HMAC-SHA256 under it (the database store: no address or email hash an attacker could invert from a dump). */
+  constructor(
+    private readonly limiters: SignInLimiters,
+    hmacKey?: string,
+  ) {
+    this.stored = hmacKey ? (key) => createHmac('sha256', hmacKey).update(key).digest('hex') : (key) => key;
+  }
 
   /**
    * Counts one attempt against the account and the address, before the
@@ -56,7 +98,7 @@ export class SignInLimits {
    * until the older window ends. A failure of the store itself is thrown.
    */
   async attempt(email: string, address: string): Promise<SignInVerdict> {
-    const results = await Promise.allSettled([this.limiters.account.consume(accountKey(email)), this.limiters.address.consume(address)]);
+    const results = await Promise.allSettled([this.limiters.account.consume(this.stored(accountAtAddress(email, address))), this.limiters.address.consume(this.stored(addressKey(address)))]);
     let refused = false;
     let waitMs = 0;
     for (const result of results) {
@@ -70,7 +112,7 @@ export class SignInLimits {
 
   /** A successful sign-in: the account starts afresh and the attempt does not count against the address. */
   async succeeded(email: string, address: string): Promise<void> {
-    await Promise.all([this.limiters.account.delete(accountKey(email)), this.limiters.address.reward(address, 1)]);
+    await Promise.all([this.limiters.account.delete(this.stored(accountAtAddress(email, address))), this.limiters.address.reward(this.stored(addressKey(address)), 1)]);
   }
 }
 
@@ -102,7 +144,7 @@ function mysqlDatabaseName(databaseUrl: string): string {
  * here rather than by the library's timer, whose SQLite variant would end the
  * process with an unhandled rejection when a cleanup fails.
  */
-export function databaseSignInLimits(db: Knex, databaseUrl: string): SignInLimits {
+export function databaseSignInLimits(db: Knex, databaseUrl: string, hmacKey: string): SignInLimits {
   const mysql = databaseUrl.startsWith('mysql://');
   const make = (options: (typeof OPTIONS)[keyof typeof OPTIONS]) => {
     const common = { ...options, storeClient: db, storeType: 'knex', tableName: SIGN_IN_LIMITS_TABLE, tableCreated: true, clearExpiredByTimeout: false };
@@ -117,11 +159,11 @@ export function databaseSignInLimits(db: Knex, databaseUrl: string): SignInLimit
       });
   }, 10 * 60 * 1000);
   sweep.unref();
-  return new SignInLimits({ account: make(OPTIONS.account), address: make(OPTIONS.address) });
+  return new SignInLimits({ account: make(OPTIONS.account), address: make(OPTIONS.address) }, hmacKey);
 }
 
 /** Where a worker keeps its counters, from LEADER_ELECTION and whether it runs in a cluster. */
-export function signInLimitsFor(config: { leaderElection: 'lockfile' | 'db'; databaseUrl: string }, db: Knex): SignInLimits {
-  if (config.leaderElection === 'db') return databaseSignInLimits(db, config.databaseUrl);
+export function signInLimitsFor(config: { leaderElection: 'lockfile' | 'db'; databaseUrl: string }, db: Knex, hmacKey: string): SignInLimits {
+  if (config.leaderElection === 'db') return databaseSignInLimits(db, config.databaseUrl, hmacKey);
   return cluster.isWorker ? clusterSignInLimits() : memorySignInLimits();
 }

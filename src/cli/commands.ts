@@ -116,8 +116,8 @@ export const commands: Record<string, Command> = {
   'seed:demo': {
     usage: '',
     summary: 'add a demo course with past, current and future stages, a teacher and a student',
-    async run({ db, out }) {
-      out(await seedDemo(db));
+    async run({ db, config, out }) {
+      out(await seedDemo(db, config.dataDir));
     },
   },
 
@@ -128,7 +128,7 @@ export const commands: Record<string, Command> = {
       if ((await countUsers(db)) > 0) return;
       const url = `http://localhost:${config.port}`;
       if (wantsDemoData(config)) {
-        out(`First start: ${await seedDemo(db)}\nOpen ${url}`);
+        out(`First start: ${await seedDemo(db, config.dataDir)}\nOpen ${url}`);
         return;
       }
       out(

@@ -215,10 +215,11 @@ export async function memberEmails(db: Knex, actor: Actor, courseId: number, use
   return new Map(rows.map((row) => [Number(row.id), String(row.email)]));
 }
 
-/** Members are students; `field` names the input that chose the user. */
+/** Why an email cannot be added, the same whoever has it (nobody, a teacher, an admin): the form tells no one who is signed up. */
+export const NOT_ADDABLE = 'must belong to a student who has signed up: only students are members of a course';
+
 async function enrol(db: Knex, courseId: number, user: (MemberRow & Pick<UserRow, 'role'>) | undefined, field: string, now: number): Promise<Member> {
-  if (!user) throw ValidationError.field(field, 'does not belong to anyone signed up');
-  if (user.role !== 'student') throw ValidationError.field(field, 'must belong to a student: only students are members of a course');
+  if (!user || user.role !== 'student') throw ValidationError.field(field, NOT_ADDABLE);
   try {
     await db('course_members').insert({ course_id: courseId, user_id: user.id, created_at: now });
   } catch (err) {
@@ -245,4 +246,5 @@ export async function removeMember(db: Knex, actor: Actor, courseId: number, use
   await getManagedCourse(db, actor, courseId);
   const removed = await db('course_members').where({ course_id: courseId, user_id: userId }).delete();
   if (!removed) throw new NotFoundError('Member');
+  announceStagesChanged('members'); // their open live pages end, on every worker
 }

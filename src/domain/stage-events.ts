@@ -3,8 +3,12 @@
 // that moves statuses, after the change is committed. The worker hands the
 // news on (scheduler/leader-link.ts): open live pages look again, and a
 // change of dates makes the leader look again for the next boundary.
-/** 'dates': a person changed when stages open or close; 'statuses': the sweep moved some. */
-export type StageChange = 'dates' | 'statuses';
+/**
+ * 'dates': a person changed when stages open or close; 'statuses': the sweep
+ * moved some; 'members': someone left a course, so its open pages check who
+ * may still see it.
+ */
+export type StageChange = 'dates' | 'statuses' | 'members';
 
 type Listener = (change: StageChange) => void;
 

@@ -13,6 +13,7 @@ import type { Actor } from '../domain/users.js';
 import { BlobStore } from '../uploads/blob-store.js';
 import { recordedContentType } from '../uploads/content-type.js';
 import { isMultipart, readMultipart } from '../uploads/multipart.js';
+import { DEFAULT_UPLOAD_IDLE_MS, endIdleUpload, refuseDeclaredLength, uploadSlots } from '../uploads/upload-guards.js';
 import { parseInput } from '../validation.js';
 import { readableBody } from './body.js';
 import { submissionSchema } from './schemas.js';
@@ -35,14 +36,27 @@ const formText = (fields: Record<string, unknown>) =>
 
 /** Reads the request's work and hands it in. */
 export async function handIn({ db, uploads }: HandInDeps, req: Request, actor: Actor, target: SubmitTarget, options: HandInOptions = {}): Promise<Submission> {
-  const store = new BlobStore(uploads.dir);
   if (!isMultipart(req)) {
     const body = readableBody(req.body) as Record<string, string> | undefined;
     if (options.form) options.onFields?.(body ?? {});
     const input = parseInput(submissionSchema, options.form ? formText(body ?? {}) : body);
     return createSubmission(db, actor, target, input, { receivedAt: req.receivedAt });
   }
+  const maxFileBytes = effectiveMaxFileBytes(target.stage, uploads.maxBytes);
+  refuseDeclaredLength(req, maxFileBytes);
   await refuseEarly(db, actor, target, req.receivedAt);
+  const release = uploadSlots.take(actor.id);
+  const stopWatching = endIdleUpload(req, uploads.idleTimeoutMs ?? DEFAULT_UPLOAD_IDLE_MS);
+  try {
+    return await handInMultipart({ db, uploads }, req, actor, target, options, maxFileBytes);
+  } finally {
+    stopWatching();
+    release();
+  }
+}
+
+async function handInMultipart({ db, uploads }: HandInDeps, req: Request, actor: Actor, target: SubmitTarget, options: HandInOptions, maxFileBytes: number): Promise<Submission> {
+  const store = new BlobStore(uploads.dir);
   let tokenChecked = false;
   // Called before the first file too: a refused file still shows the text sent before it.
   const checkToken = (fields: Record<string, string>) => {
@@ -51,7 +65,7 @@ export async function handIn({ db, uploads }: HandInDeps, req: Request, actor: A
     options.onFields?.(fields);
   };
   const { fields, files } = await readMultipart(req, store, {
-    maxFileBytes: effectiveMaxFileBytes(target.stage, uploads.maxBytes),
+    maxFileBytes,
     allowedExtensions: target.stage.allowedExtensions,
     beforeFirstFile: checkToken,
   });

@@ -5,12 +5,23 @@
 // each page what changed. Server-sent events need no dependency and fit
 // Express; the page falls back to polling the JSON snapshot when a stream
 // cannot be held (views/static/live.js).
+//
+// A stream is a held socket, so streams are capped (live-admission.ts) and
+// none lasts longer than `maxStreamMs` (15 minutes at most): the page
+// reconnects, and the reconnect is a new request that passes sign-in and the
+// course's access check again, so a revoked token or an ended session stops
+// receiving then. A removed member stops at once: removing one announces a
+// change (stage-events.ts) that reaches every worker like a stage change, and
+// each look at the stages first ends the streams of those who may no longer
+// see the course.
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
 import { numberFromDb } from '../db/rows.js';
 import type { StageRow } from '../db/tables.js';
-import { SECOND, toIso } from '../time.js';
+import type { Actor } from '../domain/users.js';
+import { MINUTE, SECOND, toIso } from '../time.js';
+import { RETRY_AFTER_SECONDS, StreamAdmission } from './live-admission.js';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15 * SECOND;
@@ -18,6 +29,23 @@ const HEARTBEAT_MS = 15 * SECOND;
 const RECONNECT_MS = 2 * SECOND;
 /** A course page shows at most this many stages. */
 const MAX_STAGES = 500;
+/** The longest any stream lasts: the contract's bound on how long a revoked sign-in keeps receiving. */
+export const MAX_STREAM_MS = 15 * MINUTE;
+
+/** One open page: whose it is decides whether it may go on. */
+interface Stream {
+  res: Response;
+  actor: Actor;
+}
+
+export interface LiveStagesDeps {
+  db: Knex;
+  log: Logger;
+  /** How long a stream lasts before the page must reconnect (at most MAX_STREAM_MS). */
+  maxStreamMs?: number;
+  /** The caps on open streams; per user and per worker by default. */
+  admission?: StreamAdmission;
+}
 
 export interface LiveStage {
   id: number;
@@ -27,7 +55,9 @@ export interface LiveStage {
 }
 
 export class LiveStages {
-  private readonly streams = new Map<number, Set<Response>>();
+  private readonly streams = new Map<number, Set<Stream>>();
+  private readonly admission: StreamAdmission;
+  private readonly maxStreamMs: number;
   private readonly lastSent = new Map<number, string>();
   private heartbeat: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
@@ -42,7 +72,10 @@ export class LiveStages {
   private reads = 0;
   private readonly sentRead = new WeakMap<Response, number>();
 
-  constructor(private readonly deps: { db: Knex; log: Logger }) {}
+  constructor(private readonly deps: LiveStagesDeps) {
+    this.admission = deps.admission ?? new StreamAdmission();
+    this.maxStreamMs = Math.min(deps.maxStreamMs ?? MAX_STREAM_MS, MAX_STREAM_MS);
+  }
 
   /** The course's stages as the pages need them. */
   async snapshot(courseId: number): Promise<LiveStage[]> {
@@ -55,21 +88,31 @@ export class LiveStages {
     return rows.map((r) => ({ id: Number(r.id), status: r.status, startDate: toIso(numberFromDb(r.start_date)), endDate: toIso(numberFromDb(r.end_date)) }));
   }
 
-  /** Holds `res` open as the course's event stream, starting with its stages now. */
-  async attach(courseId: number, req: Request, res: Response): Promise<void> {
+  /** Holds `res` open as the course's event stream for `actor`, starting with its stages now; 429/503 past the caps. */
+  async attach(courseId: number, actor: Actor, req: Request, res: Response): Promise<void> {
     if (this.closed) {
       res.status(503).end();
+      return;
+    }
+    const refusal = this.admission.admit(actor.id);
+    if (refusal) {
+      res.status(refusal.status).set('retry-after', String(RETRY_AFTER_SECONDS)).json({ error: { code: refusal.status === 429 ? 'too_many_requests' : 'unavailable', message: refusal.message } });
       return;
     }
     res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     res.write(`retry: ${RECONNECT_MS}\n\n`);
-    const set = this.streams.get(courseId) ?? new Set<Response>();
+    const stream: Stream = { res, actor };
+    const set = this.streams.get(courseId) ?? new Set<Stream>();
     this.streams.set(courseId, set);
-    set.add(res);
+    set.add(stream);
+    // Ended by the server (lifetime, access lost, drain) or by the page: the place is given back once.
+    const lifetime = setTimeout(() => res.end(), this.maxStreamMs);
     req.on('close', () => {
-      set.delete(res);
-      if (set.size === 0) {
+      clearTimeout(lifetime);
+      this.admission.release(actor.id);
+      set.delete(stream);
+      if (set.size === 0 && this.streams.get(courseId) === set) {
         this.streams.delete(courseId);
         this.lastSent.delete(courseId);
       }
@@ -79,6 +122,11 @@ export class LiveStages {
     const stages = await this.snapshot(courseId);
     this.sendIfNewer(res, read, stages);
     if (!this.lastSent.has(courseId)) this.lastSent.set(courseId, JSON.stringify(stages));
+  }
+
+  /** How many streams this worker holds open. */
+  get openStreams(): number {
+    return this.admission.open;
   }
 
   /** Stages may have changed: look, and tell the open pages. Calls in a burst share one look. */
@@ -103,18 +151,32 @@ export class LiveStages {
   close(): void {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const set of this.streams.values()) for (const res of set) res.end();
+    for (const set of this.streams.values()) for (const { res } of set) res.end();
     this.streams.clear();
   }
 
   private async lookAndSend(): Promise<void> {
     for (const [courseId, set] of this.streams) {
+      await this.endStreamsThatLostAccess(courseId, set);
+      if (set.size === 0) continue;
       const read = ++this.reads;
       const stages = await this.snapshot(courseId);
       const json = JSON.stringify(stages);
       if (json === this.lastSent.get(courseId)) continue;
       this.lastSent.set(courseId, json);
-      for (const res of set) this.sendIfNewer(res, read, stages);
+      for (const { res } of set) this.sendIfNewer(res, read, stages);
+    }
+  }
+
+  /** Ends the streams of those who may no longer see the course (a removed member, a course given to another teacher). */
+  private async endStreamsThatLostAccess(courseId: number, set: Set<Stream>): Promise<void> {
+    // Admins see every course: a course followed only by admins needs no look.
+    if ([...set].every((stream) => stream.actor.role === 'admin')) return;
+    const viewers = await courseViewers(this.deps.db, courseId);
+    for (const stream of set) {
+      if (stream.actor.role === 'admin' || viewers.has(stream.actor.id)) continue;
+      set.delete(stream);
+      stream.res.end();
     }
   }
 
@@ -125,10 +187,18 @@ export class LiveStages {
   }
 
   private broadcastComment(): void {
-    for (const set of this.streams.values()) for (const res of set) res.write(': keep-alive\n\n');
+    for (const set of this.streams.values()) for (const { res } of set) res.write(': keep-alive\n\n');
   }
 }
 
 function send(res: Response, stages: LiveStage[]): void {
   res.write(`event: stages\ndata: ${JSON.stringify(stages)}\n\n`);
+}
+
+/** The ids of those besides admins who may see the course now: its teacher and its members (none when it is gone). */
+async function courseViewers(db: Knex, courseId: number): Promise<Set<number>> {
+  const course = await db<{ id: number; teacher_id: number }>('courses').where({ id: courseId }).first('teacher_id');
+  if (!course) return new Set();
+  const members = await db('course_members').where({ course_id: courseId }).select('user_id');
+  return new Set([Number(course.teacher_id), ...members.map((m: { user_id: unknown }) => Number(m.user_id))]);
 }

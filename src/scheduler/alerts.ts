@@ -2,8 +2,10 @@
 // the execution, and, when ALERT_WEBHOOK_URL is set, a JSON POST there. The
 // POST is retried a few times in the background and never holds up the job.
 // It follows no redirect (a redirect could carry the alert somewhere else),
-// and with ALERT_WEBHOOK_SECRET it is signed: `x-coursework-signature:
-// sha256=<hex HMAC-SHA256 of the body>`, so the receiver can tell it is ours.
+// and with ALERT_WEBHOOK_SECRET it is signed: `x-coursework-timestamp: <unix
+// seconds>` and `x-coursework-signature: sha256=<hex HMAC-SHA256 of
+// "<timestamp>.<body>">`, so the receiver can tell it is ours and, refusing
+// old timestamps, that it is not a captured alert sent again.
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { SECOND, sleep } from '../time.js';
@@ -24,9 +26,11 @@ const ATTEMPTS = 3;
 const ATTEMPT_TIMEOUT_MS = 5 * SECOND;
 
 export const SIGNATURE_HEADER = 'x-coursework-signature';
+export const TIMESTAMP_HEADER = 'x-coursework-timestamp';
 
-export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+/** The signature of `<timestamp>.<body>`: the timestamp is signed with the body, so it cannot be changed to replay one. */
+export function signBody(body: string, secret: string, timestamp: number): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 export interface AlerterOptions {
@@ -45,9 +49,14 @@ export function createAlerter({ log, webhookUrl, webhookSecret, retryDelayMs = S
 
 async function deliver(url: string, secret: string | undefined, alert: JobAlert, log: Logger, retryDelayMs: number): Promise<void> {
   const body = JSON.stringify({ type: 'coursework.job.' + alert.status, ...alert });
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (secret) headers[SIGNATURE_HEADER] = signBody(body, secret);
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    // Signed afresh for each attempt: a retry is sent now, with the time of now.
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (secret) {
+      const timestamp = Math.floor(Date.now() / 1000);
+      headers[TIMESTAMP_HEADER] = String(timestamp);
+      headers[SIGNATURE_HEADER] = signBody(body, secret, timestamp);
+    }
     try {
       const res = await fetch(url, {
         method: 'POST',

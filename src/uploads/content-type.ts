@@ -26,3 +26,16 @@ export function recordedContentType(claimed: string | undefined, head: Buffer): 
   if (!MIME.test(type) || SIGNATURES.some((s) => s.type === type)) return OCTET_STREAM;
   return type;
 }
+
+/** Types a browser would run as a document or script if it ever rendered one: never sent as themselves. */
+const ACTIVE = /^(text\/html|text\/xml|text\/javascript|application\/(xhtml\+xml|xml|javascript|ecmascript)|image\/svg\+xml)$|\+xml$/;
+
+/**
+ * The type a download is sent with: the recorded one, except markup and
+ * script, which go as application/octet-stream. They are attachments behind
+ * nosniff and a sandboxing CSP already; this way not even a browser that
+ * ignored those would take them for a page of our origin.
+ */
+export function servedContentType(recorded: string): string {
+  return ACTIVE.test(recorded) ? OCTET_STREAM : recorded;
+}

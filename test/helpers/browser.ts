@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startCluster, startedScheduler, type RunningCluster } from './cluster.js';
-import { seedDemo } from '../../src/cli/seed-demo.js';
+import os from 'node:os';
+import path from 'node:path';
+import { readDemoAccounts, seedDemo, type DemoAccounts } from '../../src/cli/seed-demo.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -21,6 +23,8 @@ export interface BrowserRig {
   database: TestDatabase;
   cluster: RunningCluster;
   browser: Browser;
+  /** The demo accounts and the passwords their seed made (the cluster's <DATA_DIR>/demo-accounts.txt). */
+  demo: DemoAccounts;
   /** Stops the browser, the cluster and removes the database. */
   close(): Promise<void>;
 }
@@ -33,15 +37,17 @@ export interface BrowserRig {
 export async function startBrowserRig(prepare: (database: TestDatabase) => Promise<void> = () => Promise.resolve()): Promise<BrowserRig> {
   assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} and CI=true: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
   const database = await createTestDatabase();
-  await seedDemo(database.db);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coursework-browser-'));
+  await seedDemo(database.db, dataDir);
   await prepare(database);
-  const cluster = await startCluster({ databaseUrl: database.url, workers: 2 });
+  const cluster = await startCluster({ databaseUrl: database.url, workers: 2, dataDir });
   await cluster.waitForLog(startedScheduler, 20_000, 'scheduler started');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   return {
     database,
     cluster,
     browser,
+    demo: readDemoAccounts(dataDir),
     async close() {
       await browser.close();
       if (cluster.child.exitCode === null) await cluster.stop();

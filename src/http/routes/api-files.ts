@@ -9,6 +9,7 @@ import { getFileForDownload } from '../../domain/submission-files.js';
 import { actorOf } from '../auth.js';
 import { parseId } from '../../validation.js';
 import { BlobStore } from '../../uploads/blob-store.js';
+import { servedContentType } from '../../uploads/content-type.js';
 import { contentDisposition, parseRange } from '../download-headers.js';
 
 export function fileRoutes({ db, uploads }: { db: Knex; uploads: UploadSettings }): Router {
@@ -20,7 +21,7 @@ export function fileRoutes({ db, uploads }: { db: Knex; uploads: UploadSettings 
     const where = store.pathOf(file.storageKey);
     if (!where) throw new Error(`file ${file.id} has a storage key that is not a content hash`);
     res.set({
-      'content-type': file.contentType,
+      'content-type': servedContentType(file.contentType),
       'content-disposition': contentDisposition(file.name),
       'x-content-type-options': 'nosniff',
       'content-security-policy': "sandbox; default-src 'none'",

@@ -20,7 +20,7 @@ export function webLiveRoutes({ db, live }: { db: Knex; live: LiveStages }): Rou
 
   router.get('/courses/:id/live', signedIn, async (req, res) => {
     const course = await getVisibleCourse(db, actorOf(req), parseId(req.params.id));
-    await live.attach(course.id, req, res);
+    await live.attach(course.id, actorOf(req), req, res);
   });
 
   router.get('/courses/:id/live.json', signedIn, async (req, res) => {
