@@ -73,10 +73,10 @@ async function checkOverride(trx: Knex.Transaction, stage: Stage, input: Overrid
   const hasUser = input.userId !== undefined && input.userId !== null;
   if (hasTeam === hasUser) throw ValidationError.field(at('teamId'), 'give exactly one of teamId and userId');
   if (hasTeam) {
-    const team = await trx('teams').where({ id: input.teamId, course_id: stage.courseId }).first('id');
+    const team: unknown = await trx('teams').where({ id: input.teamId, course_id: stage.courseId }).first('id');
     if (!team) throw ValidationError.field(at('teamId'), 'must be a team of the course');
   } else {
-    const student = await trx('course_members as m')
+    const student: unknown = await trx('course_members as m')
       .join('users as u', 'u.id', 'm.user_id')
       .where({ 'm.course_id': stage.courseId, 'm.user_id': input.userId, 'u.role': 'student' })
       .first('m.user_id');
@@ -156,7 +156,7 @@ export async function getManagedOverride(db: Knex, actor: Actor, id: number): Pr
 }
 
 export async function updateOverride(db: Knex, { override, managed }: { override: Override; managed: ManagedStage }, input: Partial<Omit<OverrideInput, 'teamId' | 'userId'>>): Promise<Override> {
-  const next = { ...override, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as Override;
+  const next = { ...override, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) };
   checkOverrideWindow(managed.stage, next, (f) => f);
   const updated = await db.transaction(async (trx) => {
     const now = await dbNowMs(trx);

@@ -52,7 +52,7 @@ export function policyColumns(stage: Pick<Stage, 'mode' | 'cutoffDate'> & FilePo
   return { cutoff_date: stage.cutoffDate, mode: stage.mode, max_file_bytes: stage.maxFileBytes, allowed_extensions: JSON.stringify(stage.allowedExtensions) };
 }
 
-export const nullableMs = (value: unknown): number | null => (value === null || value === undefined ? null : numberFromDb(value as number));
+export const nullableMs = (value: unknown): number | null => (value === null || value === undefined ? null : numberFromDb(value));
 
 export function toStage(row: StageRow): Stage {
   return {

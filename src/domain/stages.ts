@@ -1,7 +1,7 @@
 // Stages of a course. The status column is derived from the dates and the
 // database clock; create and edit set it here, the scheduler moves it on time.
 import type { Knex } from 'knex';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { dbNowMs } from '../db/clock.js';
 import { lockRows } from '../db/locks.js';
 import { readRows } from '../db/read-cache.js';

@@ -64,3 +64,21 @@ export const pageSchema = z.object({
 export const deleteSchema = z.object({
   force: z.enum(['true', 'false'], { message: 'must be true or false' }).optional().transform((value) => value === 'true'),
 });
+
+const overrideWindow = {
+  // null: the stage's start (or cut-off) holds.
+  startDate: instant.nullable().optional(),
+  endDate: instant,
+  cutoffDate: instant.nullable().optional(),
+  reason: z.string().trim().max(500, 'must be at most 500 characters').optional(),
+};
+
+/** An override for a team or a student: exactly one of teamId / userId (checked by the domain, naming teamId). */
+export const overrideSchema = z.strictObject({ teamId: id.nullable().optional(), userId: id.nullable().optional(), ...overrideWindow });
+
+/** Who an override is for does not change: a new one is made for someone else. */
+export const overrideUpdateSchema = z.strictObject(overrideWindow).partial();
+
+export const overrideBulkSchema = z.strictObject({
+  items: z.array(overrideSchema).min(1, 'must list at least one override').max(1000, 'must list at most 1000 overrides'),
+});
