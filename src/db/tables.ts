@@ -70,6 +70,27 @@ export interface StageRow {
   allowed_extensions: string | null;
   /** Generated, never written: the start of a pending stage, the end of an active one, NULL once completed. */
   next_boundary?: BigIntColumn | null;
+  /** Null: no late window; else work is taken (marked late) until then. */
+  cutoff_date?: BigIntColumn | null;
+}
+
+export interface StageOverrideRow {
+  id: number;
+  stage_id: number;
+  team_id: number | null;
+  user_id: number | null;
+  /** Null: the stage's. */
+  start_date: BigIntColumn | null;
+  end_date: BigIntColumn;
+  /** Null: the stage's. */
+  cutoff_date: BigIntColumn | null;
+  reason: string;
+  created_by: number | null;
+  /** The override's own status, moved by the leader at its boundaries. */
+  status: string;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+  next_boundary?: BigIntColumn | null;
 }
 
 export interface StageTransitionRow {
@@ -81,6 +102,10 @@ export interface StageTransitionRow {
   cause: string;
   /** The leader's term for transitions the scheduler made; null for edits. */
   term: BigIntColumn | null;
+  /** The override whose boundary this records; null for the stage's own. */
+  override_id?: number | null;
+  /** Written with an override's transition: how late after its boundary. */
+  lag_ms?: BigIntColumn | null;
 }
 
 export interface SubmissionRow {
@@ -96,6 +121,8 @@ export interface SubmissionRow {
   version: number;
   /** "user:<id>" or "team:<id>": whose versions these are. */
   owner: string;
+  /** 1: handed in after the (effective) end, before the cut-off. */
+  late?: number | boolean;
 }
 
 export interface SubmissionFileRow {

@@ -1,74 +1,19 @@
 // Stages of a course. The status column is derived from the dates and the
 // database clock; create and edit set it here, the scheduler moves it on time.
 import type { Knex } from 'knex';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { dbNowMs } from '../db/clock.js';
 import { lockRows } from '../db/locks.js';
 import { readRows } from '../db/read-cache.js';
-import { numberFromDb } from '../db/rows.js';
 import type { StageRow } from '../db/tables.js';
-import { toIso } from '../time.js';
 import { canManage, getManagedCourse, MANAGERS_ONLY, toCourse, visibleToSql, type Course } from './courses.js';
-import { recordTransitions, statusAt, type StageStatus } from './stage-status.js';
+import { recordTransitions, statusAt } from './stage-status.js';
 import { announceStagesChanged } from './stage-events.js';
 import type { Actor } from './users.js';
 import { pageOf, type Page, type PageRequest } from './paging.js';
-import { effectiveMaxFileBytes, parseExtensions, type FilePolicy, type StageMode } from './file-policy.js';
+import { checkWindow, policyColumns, STAGE_COLUMNS, toStage, type Stage, type StageInput } from './stage-row.js';
 
-export interface Stage {
-  id: number;
-  courseId: number;
-  name: string;
-  description: string;
-  startDate: number;
-  endDate: number;
-  status: StageStatus;
-  mode: StageMode;
-  /** Null: UPLOAD_MAX_BYTES. */
-  maxFileBytes: number | null;
-  allowedExtensions: string[];
-}
-
-export interface StageInput {
-  name: string;
-  description?: string;
-  startDate: number;
-  endDate: number;
-  mode?: StageMode;
-  maxFileBytes?: number | null;
-  allowedExtensions?: string[];
-}
-
-/** `uploadMaxBytes` (UPLOAD_MAX_BYTES) is what a stage without a limit of its own takes. */
-export function stageJson(stage: Stage, uploadMaxBytes: number) {
-  return { ...stage, startDate: toIso(stage.startDate), endDate: toIso(stage.endDate), maxFileBytes: effectiveMaxFileBytes(stage, uploadMaxBytes) };
-}
-
-/** The stage's columns for its file policy and mode. */
-function policyColumns(stage: Pick<Stage, 'mode'> & FilePolicy) {
-  return { mode: stage.mode, max_file_bytes: stage.maxFileBytes, allowed_extensions: JSON.stringify(stage.allowedExtensions) };
-}
-
-function toStage(row: StageRow): Stage {
-  return {
-    id: Number(row.id),
-    courseId: Number(row.course_id),
-    name: String(row.name),
-    description: String(row.description ?? ''),
-    startDate: numberFromDb(row.start_date),
-    endDate: numberFromDb(row.end_date),
-    status: row.status as StageStatus,
-    mode: row.mode === 'team' ? 'team' : 'individual',
-    maxFileBytes: row.max_file_bytes === null || row.max_file_bytes === undefined ? null : numberFromDb(row.max_file_bytes),
-    allowedExtensions: parseExtensions(row.allowed_extensions),
-  };
-}
-
-export const END_NOT_AFTER_START = 'end_not_after_start';
-
-function checkWindow(startDate: number, endDate: number): void {
-  if (endDate <= startDate) throw ValidationError.field('endDate', 'must be after startDate', END_NOT_AFTER_START);
-}
+export { END_NOT_AFTER_START, stageJson, type Stage, type StageInput } from './stage-row.js';
 
 /** Where a page of stages ends: they are ordered by start, then id. */
 export interface StageKey {
@@ -76,7 +21,6 @@ export interface StageKey {
   id: number;
 }
 
-const STAGE_COLUMNS = 's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.status, s.mode, s.max_file_bytes, s.allowed_extensions';
 
 /**
  * A page of the course's stages if the actor may see the course, in one read:
@@ -147,7 +91,7 @@ export async function getManagedStage(db: Knex, actor: Actor, id: number): Promi
 
 export async function createStage(db: Knex, actor: Actor, courseId: number, input: StageInput): Promise<Stage> {
   await getManagedCourse(db, actor, courseId);
-  checkWindow(input.startDate, input.endDate);
+  checkWindow(input.startDate, input.endDate, input.cutoffDate ?? null);
   const stage = await db.transaction(async (trx) => {
     const now = await dbNowMs(trx);
     const status = statusAt(input.startDate, input.endDate, now);
@@ -158,7 +102,7 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
       start_date: input.startDate,
       end_date: input.endDate,
       status,
-      ...policyColumns({ mode: input.mode ?? 'individual', maxFileBytes: input.maxFileBytes ?? null, allowedExtensions: input.allowedExtensions ?? [] }),
+      ...policyColumns({ cutoffDate: input.cutoffDate ?? null, mode: input.mode ?? 'individual', maxFileBytes: input.maxFileBytes ?? null, allowedExtensions: input.allowedExtensions ?? [] }),
       created_at: now,
       updated_at: now,
     };
@@ -183,7 +127,7 @@ export async function updateStage(db: Knex, managed: ManagedStage, input: Partia
     // Present after the update above, unless deleted meanwhile (toStage then throws).
     const current = toStage((await trx<StageRow>('stages').where({ id }).forUpdate().first())!);
     const next = { ...current, ...definedOnly(input) };
-    checkWindow(next.startDate, next.endDate);
+    checkWindow(next.startDate, next.endDate, next.cutoffDate);
     if (next.mode !== current.mode && (await countStageSubmissions(trx, id)) > 0) {
       throw new ConflictError('The stage has submissions: whether it is individual or team work no longer changes', [{ field: 'mode', message: 'cannot change once work was handed in' }]);
     }
@@ -203,6 +147,7 @@ export async function updateStage(db: Knex, managed: ManagedStage, input: Partia
   return stage;
 }
 
+/** The fields the input gives; a null (cutoffDate: null) is given: it clears the field. */
 function definedOnly<T extends object>(input: T): Partial<T> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

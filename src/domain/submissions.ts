@@ -1,6 +1,8 @@
-// Work handed in for a stage. Accepted only while the stage is active, judged
-// by its dates against the database clock rather than by the status column,
-// which the scheduler updates a moment after each boundary. Each hand-in is a
+// Work handed in for a stage. Accepted only inside the student's effective
+// window (their override, their team's, else the stage's: effective-window.ts),
+// judged by its dates against the database clock rather than by the status
+// column, which the scheduler updates a moment after each boundary; between
+// the end and a cut-off it is taken and marked late. Each hand-in is a
 // new version (1, 2, ...) of its owner's work: the student's, or in a team
 // stage the team's. An owner keeps at most MAX_SUBMISSIONS_PER_STAGE versions
 // per stage: the next one is refused (409), and nothing handed in is ever
@@ -15,7 +17,7 @@ import { numberFromDb } from '../db/rows.js';
 import { toIso } from '../time.js';
 import { canManage, type Course } from './courses.js';
 import { getVisibleStage, type Stage } from './stages.js';
-import { statusAt } from './stage-status.js';
+import { openness, overrideFor, overrideForSync, windowOf, type EffectiveWindow } from './effective-window.js';
 import type { Actor } from './users.js';
 import { pageOf, type Page, type PageRequest } from './paging.js';
 import { filesOf, insertFiles, insertFilesSqlite, type NewFile, type SubmissionFile } from './submission-files.js';
@@ -33,6 +35,8 @@ export interface Submission {
   body: string | null;
   link: string | null;
   version: number;
+  /** Handed in after the effective end, before the cut-off. */
+  late: boolean;
   createdAt: number;
   files: SubmissionFile[];
 }
@@ -45,12 +49,11 @@ export interface SubmissionInput {
 }
 
 export function submissionJson(s: Submission) {
-  // `late` stays false until stages have a cut-off after their end.
-  const { id, stageId, studentId, teamId, body, link, version, createdAt, files } = s;
-  return { id, stageId, studentId, teamId, body, link, late: false, version, createdAt: toIso(createdAt), files };
+  const { id, stageId, studentId, teamId, body, link, late, version, createdAt, files } = s;
+  return { id, stageId, studentId, teamId, body, link, late, version, createdAt: toIso(createdAt), files };
 }
 
-type SubmissionValues = Pick<SubmissionRow, 'id' | 'stage_id' | 'student_id' | 'team_id' | 'body' | 'link' | 'version' | 'created_at'>;
+type SubmissionValues = Pick<SubmissionRow, 'id' | 'stage_id' | 'student_id' | 'team_id' | 'body' | 'link' | 'version' | 'created_at' | 'late'>;
 
 export function toSubmission(row: SubmissionValues, files: SubmissionFile[] = []): Submission {
   return {
@@ -61,6 +64,7 @@ export function toSubmission(row: SubmissionValues, files: SubmissionFile[] = []
     body: row.body ?? null,
     link: row.link ?? null,
     version: Number(row.version),
+    late: Number(row.late ?? 0) === 1 || row.late === true,
     createdAt: numberFromDb(row.created_at),
     files,
   };
@@ -112,7 +116,7 @@ export async function createSubmission(db: Knex, actor: Actor, { stage, course, 
   if (!input.body && !input.link && files.length === 0) throw ValidationError.field('body', 'give the work as text (body), a link or files');
   const arrival = (askedAt: number, dbNow: number) => (receivedAt === undefined ? dbNow : dbNow - Math.max(0, Math.floor(askedAt - receivedAt)));
   const owner = ownerOf(actor, teamId);
-  const row = (now: number, latest: number) => ({ stage_id: stageId, student_id: actor.id, team_id: teamId, owner, version: latest + 1, body: input.body ?? null, link: input.link ?? null, created_at: now });
+  const row = (now: number, latest: number, late: boolean) => ({ stage_id: stageId, student_id: actor.id, team_id: teamId, owner, version: latest + 1, body: input.body ?? null, link: input.link ?? null, late: late ? 1 : 0, created_at: now });
   try {
     if (canRunImmediate(db)) {
       // SQLite: the same steps as below, as one synchronous write (db/sqlite-immediate.ts).
@@ -122,13 +126,13 @@ export async function createSubmission(db: Knex, actor: Actor, { stage, course, 
         const askedAt = performance.now();
         const now = arrival(askedAt, Number((sql(`SELECT ${SQLITE_NOW_MS} AS now_ms`).get() as { now_ms: number }).now_ms));
         const latest = sql('SELECT COALESCE(MAX(version), 0) AS n FROM submissions WHERE stage_id = ? AND owner = ?').get(stageId, owner) as { n: number };
-        refuseUnlessOpen(stage, now, Number(latest.n));
-        const values = row(now, Number(latest.n));
+        const late = refuseUnlessOpen(stage, windowOf(stage, overrideForSync(sql, stageId, actor.id)), now, Number(latest.n));
+        const values = row(now, Number(latest.n), late);
         // Files into place last, once nothing can refuse the work: the COMMIT follows.
         const placed = placeFiles(store, files);
         const { lastInsertRowid } = sql(
-          'INSERT INTO submissions (stage_id, student_id, team_id, owner, version, body, link, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        ).run(values.stage_id, values.student_id, values.team_id, values.owner, values.version, values.body, values.link, values.created_at);
+          'INSERT INTO submissions (stage_id, student_id, team_id, owner, version, body, link, late, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run(values.stage_id, values.student_id, values.team_id, values.owner, values.version, values.body, values.link, values.late, values.created_at);
         const id = Number(lastInsertRowid);
         return toSubmission({ id, ...values }, insertFilesSqlite(sql, id, placed));
       });
@@ -148,8 +152,8 @@ export async function createSubmission(db: Knex, actor: Actor, { stage, course, 
       const askedAt = performance.now();
       const now = arrival(askedAt, await dbNowMs(trx));
       const latest = await trx('submissions').where({ stage_id: stageId, owner }).max({ n: 'version' }).first();
-      refuseUnlessOpen(stage, now, Number(latest?.n ?? 0));
-      const values = row(now, Number(latest?.n ?? 0));
+      const late = refuseUnlessOpen(stage, windowOf(stage, await overrideFor(trx, stageId, actor.id)), now, Number(latest?.n ?? 0));
+      const values = row(now, Number(latest?.n ?? 0), late);
       const placed = placeFiles(store, files);
       const [id] = await trx('submissions').insert(values);
       return toSubmission({ id, ...values }, await insertFiles(trx, id, placed));
@@ -168,17 +172,23 @@ export async function createSubmission(db: Knex, actor: Actor, { stage, course, 
  */
 export async function refuseEarly(db: Knex, actor: Actor, { stage, teamId }: SubmitTarget, receivedAt: number): Promise<void> {
   const latest = await db('submissions').where({ stage_id: stage.id, owner: ownerOf(actor, teamId) }).max({ n: 'version' }).first();
-  refuseUnlessOpen(stage, (await dbNowMs(db)) - Math.max(0, Math.floor(performance.now() - receivedAt)), Number(latest?.n ?? 0));
+  const window = windowOf(stage, await overrideFor(db, stage.id, actor.id));
+  refuseUnlessOpen(stage, window, (await dbNowMs(db)) - Math.max(0, Math.floor(performance.now() - receivedAt)), Number(latest?.n ?? 0));
 }
 
-/** Throws the 409 for work arriving at `now` while the stage is not open, or beyond the student's cap. */
-function refuseUnlessOpen(stage: Stage, now: number, handedIn: number): void {
-  const status = statusAt(stage.startDate, stage.endDate, now);
-  if (status === 'pending') {
-    throw new ConflictError(`Stage "${stage.name}" is pending: submissions open at ${toIso(stage.startDate)}`, { status, receivedAt: toIso(now) });
+/**
+ * Throws the 409 for work arriving at `now` outside the caller's window, or
+ * beyond the cap; else says whether it is late (after the end, before the cut-off).
+ */
+function refuseUnlessOpen(stage: Stage, window: EffectiveWindow, now: number, handedIn: number): boolean {
+  const state = openness(window, now);
+  const yours = window.source === 'stage' ? '' : ' (your extension)';
+  if (state === 'pending') {
+    throw new ConflictError(`Stage "${stage.name}" is pending: submissions open at ${toIso(window.startDate)}${yours}`, { status: 'pending', receivedAt: toIso(now) });
   }
-  if (status === 'completed') {
-    throw new ConflictError(`Stage "${stage.name}" is completed: submissions closed at ${toIso(stage.endDate)}`, { status, receivedAt: toIso(now) });
+  if (state === 'closed') {
+    const closedAt = window.cutoffDate ?? window.endDate;
+    throw new ConflictError(`Stage "${stage.name}" is completed: submissions closed at ${toIso(closedAt)}${yours}`, { status: 'completed', receivedAt: toIso(now) });
   }
   if (handedIn >= MAX_SUBMISSIONS_PER_STAGE) {
     throw new ConflictError(
@@ -186,6 +196,7 @@ function refuseUnlessOpen(stage: Stage, now: number, handedIn: number): void {
       { limit: MAX_SUBMISSIONS_PER_STAGE },
     );
   }
+  return state === 'late';
 }
 
 /** Where a page of submissions ends: they are ordered newest first. */

@@ -17,6 +17,8 @@ const stageFields = {
   description: z.string().max(10_000, 'must be at most 10000 characters').optional(),
   startDate: instant,
   endDate: instant,
+  // null: no late window (nothing taken after endDate).
+  cutoffDate: instant.nullable().optional(),
   mode: z.enum(STAGE_MODES, { message: `must be one of ${STAGE_MODES.join(', ')}` }).optional(),
   // null: back to UPLOAD_MAX_BYTES. Above it is refused where the ceiling is known (checkMaxFileBytes).
   maxFileBytes: z.number().int('must be a whole number of bytes').positive('must be at least 1').nullable().optional(),
@@ -61,4 +63,22 @@ export const pageSchema = z.object({
 /** `?force=true` on a delete: an admin removes what still has students' submissions. */
 export const deleteSchema = z.object({
   force: z.enum(['true', 'false'], { message: 'must be true or false' }).optional().transform((value) => value === 'true'),
+});
+
+const overrideWindow = {
+  // null: the stage's start (or cut-off) holds.
+  startDate: instant.nullable().optional(),
+  endDate: instant,
+  cutoffDate: instant.nullable().optional(),
+  reason: z.string().trim().max(500, 'must be at most 500 characters').optional(),
+};
+
+/** An override for a team or a student: exactly one of teamId / userId (checked by the domain, naming teamId). */
+export const overrideSchema = z.strictObject({ teamId: id.nullable().optional(), userId: id.nullable().optional(), ...overrideWindow });
+
+/** Who an override is for does not change: a new one is made for someone else. */
+export const overrideUpdateSchema = z.strictObject(overrideWindow).partial();
+
+export const overrideBulkSchema = z.strictObject({
+  items: z.array(overrideSchema).min(1, 'must list at least one override').max(1000, 'must list at most 1000 overrides'),
 });

@@ -5,7 +5,7 @@
 import type { Config } from '../config.js';
 import { MINUTE } from '../time.js';
 import type { JobDefinition } from './job.js';
-import { nextStageBoundary, sweepStageStatuses } from './stage-status-sweep.js';
+import { nextBoundary, sweepStageStatuses } from './stage-status-sweep.js';
 import { cleanupJobExecutions } from './cleanup-job-executions.js';
 import { cleanupOrphanUploads } from './cleanup-orphan-uploads.js';
 
@@ -17,7 +17,8 @@ export function jobDefinitions(config: Config): JobDefinition[] {
       // The cron is the safety net; the stage boundaries are the real trigger.
       cron: config.stageSweepCron,
       timezone: 'UTC',
-      nextDue: nextStageBoundary,
+      // The next start or end of any stage or override.
+      nextDue: nextBoundary,
       // Stages whose dates passed while no leader ran are caught up at once.
       runOnLeaderStart: true,
       // The sweep catches up by itself: one run after downtime is enough.

@@ -2,13 +2,20 @@
 // its cron, at each stage boundary (nextDue), and when a leader starts.
 import { transactions } from '../db/transactions.js';
 import { advanceStageStatuses, nextStageBoundary, type SweepResult } from '../domain/stage-lifecycle.js';
+import { advanceOverrideStatuses, nextOverrideBoundary } from '../domain/override-lifecycle.js';
+import type { Knex } from 'knex';
 import type { SweepCause } from '../domain/stage-status.js';
 import { announceStagesChanged } from '../domain/stage-events.js';
 import { lastTransitionId } from '../domain/stage-boundaries.js';
 import type { FireReason, JobContext } from './job.js';
 import { observeTransitionLags } from './stage-transition-lag.js';
 
-export { nextStageBoundary };
+/** The next boundary of all stages and all overrides: what the leader arms its timer for. */
+export async function nextBoundary(db: Knex): Promise<number | null> {
+  const [stage, override] = await Promise.all([nextStageBoundary(db), nextOverrideBoundary(db)]);
+  if (stage === null) return override;
+  return override === null ? stage : Math.min(stage, override);
+}
 
 const CAUSE: Record<FireReason, SweepCause> = {
   cron: 'sweep',
@@ -30,6 +37,9 @@ export async function sweepStageStatuses(ctx: JobContext): Promise<SweepResult> 
   const afterId = await lastTransitionId(ctx.db);
   const result = await advanceAndAnnounce(ctx);
   await observeTransitionLags(ctx, afterId, result);
+  // Then the overrides' own boundaries (a student's extension ending), fenced the same way.
+  const overrides = await advanceOverrideStatuses(ctx.transaction, CAUSE[ctx.reason]);
+  if (overrides.moved > 0) announceStagesChanged('statuses');
   return result;
 }
 

@@ -10,6 +10,7 @@ import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
 import { transitionLagMs } from '../../domain/stage-boundaries.js';
 import { readableBody } from '../body.js';
+import { effectiveJson, effectiveWindow } from '../../domain/effective-window.js';
 import { checkMaxFileBytes } from '../../domain/file-policy.js';
 import type { UploadSettings } from '../../config.js';
 
@@ -18,8 +19,11 @@ export function stageRoutes({ db, uploads }: { db: Knex; uploads: UploadSettings
   const router = Router();
 
   router.get('/stages/:id', async (req, res) => {
-    const { stage } = await getVisibleStage(db, actorOf(req), parseId(req.params.id));
-    res.json(stageJson(stage, uploads.maxBytes));
+    const actor = actorOf(req);
+    const { stage, member } = await getVisibleStage(db, actor, parseId(req.params.id));
+    // A student of the course reads their own window beside the class's.
+    const effective = actor.role === 'student' && member ? effectiveJson(await effectiveWindow(db, stage, actor.id)) : undefined;
+    res.json({ ...stageJson(stage, uploads.maxBytes), ...(effective ? { effective } : {}) });
   });
 
   router.patch('/stages/:id', async (req, res) => {
@@ -42,7 +46,7 @@ export function stageRoutes({ db, uploads }: { db: Knex; uploads: UploadSettings
     const page = await listTransitions(db, actorOf(req), id, { limit, after: cursor?.[0] });
     // Lag: how long after the boundary it crossed (the stage's dates) each scheduled transition came.
     const { stage } = await getVisibleStage(db, actorOf(req), id);
-    res.json(pageJson(page, (t) => ({ ...transitionJson(t), lagMs: transitionLagMs(t, stage) }), (key) => [key]));
+    res.json(pageJson(page, (t) => ({ ...transitionJson(t), lagMs: t.overrideId === null ? transitionLagMs(t, stage) : t.lagMs }), (key) => [key]));
   });
 
   router.get('/stages/:id/submissions', async (req, res) => {

@@ -16,14 +16,13 @@ import {
 } from '../../domain/stages.js';
 import { getStageToSubmitTo, type SubmissionKey } from '../../domain/submissions.js';
 import { listTransitions } from '../../domain/stage-transitions.js';
+import { stageWindowView } from '../stage-window-view.js';
 import { listLatestSubmissions } from '../../domain/submission-latest.js';
 import { handInView } from '../stage-hand-in-view.js';
 import { handIn } from '../hand-in.js';
-import { statusAt } from '../../domain/stage-status.js';
 import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
 import { ConflictError, ValidationError, type FieldProblem } from '../../errors.js';
-import { toIso } from '../../time.js';
 import { stageTextSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
 import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
@@ -125,13 +124,7 @@ async function stagePage({ db, uploads }: StageRouteDeps, actor: Actor, id: numb
     course,
     canManage: manage,
     isStudent: actor.role === 'student' && member,
-    // Judged like createSubmission judges it: by the dates against the
-    // database clock, not the status column, which follows a moment later.
-    openness: statusAt(stage.startDate, stage.endDate, now),
-    start: formatLocal(stage.startDate, zone),
-    end: formatLocal(stage.endDate, zone),
-    startIso: toIso(stage.startDate),
-    endIso: toIso(stage.endDate),
+    ...(await stageWindowView(db, stage, zone, { studentId: actor.role === 'student' && member ? actor.id : null, now })),
     transitions: transitions.items.map((t) => ({ ...t, at: formatLocal(t.at, zone), lag: lagText(transitionLagMs(t, stage)) })),
     submissions: submissions.items.map((s) => ({ ...s, at: formatLocal(s.createdAt, zone) })),
     // Paging through submissions: `?before=` the last one shown.

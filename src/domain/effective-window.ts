@@ -1,0 +1,85 @@
+// Whose window decides: a student's own override, else their team's, else the
+// stage's. One query finds the override that applies (its ORDER BY puts a
+// student's own before their team's), so the hand-in, the stage JSON and the
+// pages judge by the same rule.
+import type { Knex } from 'knex';
+import type { StageOverrideRow } from '../db/tables.js';
+import { numberFromDb } from '../db/rows.js';
+import type { Prepared } from '../db/sqlite-immediate.js';
+import { toIso } from '../time.js';
+import type { Stage } from './stage-row.js';
+import { nullableMs } from './stage-row.js';
+import type { StageStatus } from './stage-status.js';
+
+export type WindowSource = 'stage' | 'team' | 'user';
+
+export interface EffectiveWindow {
+  startDate: number;
+  endDate: number;
+  cutoffDate: number | null;
+  status: StageStatus;
+  source: WindowSource;
+  /** The override that gives the window; null for the stage's own. */
+  overrideId: number | null;
+}
+
+/** The override of `userId` (their own, else their team's) for the stage; params: stage, user, stage, user. */
+export const OVERRIDE_FOR_USER_SQL =
+  'SELECT o.* FROM stage_overrides o WHERE o.stage_id = ? AND (o.user_id = ? OR o.team_id = ' +
+  '(SELECT tm.team_id FROM team_members tm JOIN stages s ON s.course_id = tm.course_id WHERE s.id = ? AND tm.user_id = ?)) ' +
+  'ORDER BY CASE WHEN o.user_id IS NULL THEN 1 ELSE 0 END LIMIT 1';
+
+export async function overrideFor(db: Knex | Knex.Transaction, stageId: number, userId: number): Promise<StageOverrideRow | null> {
+  const rows = (await db.raw(OVERRIDE_FOR_USER_SQL, [stageId, userId, stageId, userId])) as unknown;
+  // mysql2 answers a raw query with [rows, fields], better-sqlite3 with rows.
+  const list = (Array.isArray(rows) && Array.isArray(rows[0]) ? rows[0] : rows) as StageOverrideRow[];
+  return list[0] ?? null;
+}
+
+/** The same, inside SQLite's one synchronous hand-in transaction. */
+export function overrideForSync(sql: Prepared, stageId: number, userId: number): StageOverrideRow | null {
+  return (sql(OVERRIDE_FOR_USER_SQL).get(stageId, userId, stageId, userId) as StageOverrideRow | undefined) ?? null;
+}
+
+/**
+ * The window an override gives, or the stage's without one. Its status is the
+ * server's word: the override's own status column, which the leader moves at
+ * the override's boundaries, as it moves the stage's. An override without a
+ * start of its own opens with the stage.
+ */
+export function windowOf(stage: Stage, override: StageOverrideRow | null): EffectiveWindow {
+  if (!override) return { startDate: stage.startDate, endDate: stage.endDate, cutoffDate: stage.cutoffDate, status: stage.status, source: 'stage', overrideId: null };
+  const ownStart = nullableMs(override.start_date);
+  const own = override.status as StageStatus;
+  const status: StageStatus = ownStart !== null || own === 'completed' ? own : stage.status === 'pending' ? 'pending' : 'active';
+  return {
+    startDate: ownStart ?? stage.startDate,
+    endDate: numberFromDb(override.end_date),
+    cutoffDate: nullableMs(override.cutoff_date) ?? stage.cutoffDate,
+    status,
+    source: override.user_id === null ? 'team' : 'user',
+    overrideId: Number(override.id),
+  };
+}
+
+export async function effectiveWindow(db: Knex | Knex.Transaction, stage: Stage, userId: number): Promise<EffectiveWindow> {
+  return windowOf(stage, await overrideFor(db, stage.id, userId));
+}
+
+export function effectiveJson(w: EffectiveWindow) {
+  return {
+    startDate: toIso(w.startDate),
+    endDate: toIso(w.endDate),
+    cutoffDate: w.cutoffDate === null ? null : toIso(w.cutoffDate),
+    status: w.status,
+    source: w.source,
+  };
+}
+
+/** Whether work arriving at `now` is taken, and whether late: by the window's dates, not its status. */
+export function openness(w: Pick<EffectiveWindow, 'startDate' | 'endDate' | 'cutoffDate'>, now: number): 'pending' | 'open' | 'late' | 'closed' {
+  if (now < w.startDate) return 'pending';
+  if (now < w.endDate) return 'open';
+  if (w.cutoffDate !== null && now < w.cutoffDate) return 'late';
+  return 'closed';
+}
