@@ -323,7 +323,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
       ['pending', 'active', 'completed', 'active'],
       'oldest first',
     );
-    assert.deepEqual(Object.keys(history.items[0]).sort(), ['at', 'cause', 'from', 'lagMs', 'to']);
+    assert.deepEqual(Object.keys(history.items[0]).sort(), ['at', 'cause', 'from', 'lagMs', 'overrideId', 'to']);
 
     await teacher.patch(`/api/stages/${active.id}`, { endDate: toIso(now + DAY) });
     for (let i = 0; i < 5; i++) await student.post(`/api/stages/${active.id}/submissions`, { body: `n${i}` });

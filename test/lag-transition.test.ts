@@ -59,7 +59,7 @@ test('GET /api/stages/:id/transitions gives each transition its lagMs beside the
   const history = await teacher.get(`/api/stages/${created.body.id}/transitions`);
   assert.equal(history.status, 200);
   const [opened] = history.body.items;
-  assert.deepEqual(Object.keys(opened).sort(), ['at', 'cause', 'from', 'lagMs', 'to']);
+  assert.deepEqual(Object.keys(opened).sort(), ['at', 'cause', 'from', 'lagMs', 'overrideId', 'to']);
   assert.equal(opened.cause, 'timer');
   assert.equal(opened.lagMs, Date.parse(opened.at) - start);
   assert.ok(opened.lagMs >= 0);
