@@ -7,7 +7,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { userWithToken } from './helpers/http.js';
+import { apiClient, userWithToken } from './helpers/http.js';
+import type { User } from '../src/domain/users.js';
+import { HOUR, SECOND, toIso } from '../src/time.js';
 import { listening, removeCluster, startReadyCluster, startedScheduler, type RunningCluster } from './helpers/cluster.js';
 import { childPids } from './helpers/processes.js';
 import { keepAliveLoad } from './helpers/load.js';
@@ -26,11 +28,31 @@ const FAILOVER_BOUND_MS = 6000;
 
 let database: TestDatabase;
 let token: string;
+let student: User;
 
 before(async () => {
   database = await createTestDatabase();
   ({ token } = await userWithToken(database.db, 'teacher'));
+  ({ user: student } = await userWithToken(database.db, 'student'));
 });
+
+/** A student's extension ending `inMs` from now, on a stage open for an hour more: its end is a boundary of its own. */
+async function overrideEndingIn(cluster: RunningCluster, inMs: number): Promise<{ stageId: number; overrideId: number; endMs: number }> {
+  const api = apiClient(cluster.baseUrl, token);
+  const courseId = (await api.post('/api/courses', { title: 'Failover', code: `FO-${Date.now()}` })).body.id as number;
+  assert.equal((await api.post(`/api/courses/${courseId}/members`, { email: student.email })).status, 201);
+  const now = Date.now();
+  const stageId = (await api.post(`/api/courses/${courseId}/stages`, { name: 'Open', startDate: toIso(now - HOUR), endDate: toIso(now + HOUR) })).body.id as number;
+  const endMs = Date.now() + inMs;
+  const made = await api.post(`/api/stages/${stageId}/overrides`, { userId: student.id, startDate: toIso(now - HOUR), endDate: toIso(endMs) });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  return { stageId, overrideId: made.body.id as number, endMs };
+}
+
+/** The transitions recorded for an override. */
+async function overrideTransitions(overrideId: number): Promise<{ to_status: string; lag_ms: number | null; cause: string }[]> {
+  return database.db('stage_transitions').where({ override_id: overrideId }).orderBy('id').select('to_status', 'lag_ms', 'cause');
+}
 after(async () => {
   await database.cleanup();
 });
@@ -43,6 +65,8 @@ test(`kill -9 of the leader: a successor within ${FAILOVER_BOUND_MS} ms with the
   const cluster = await readyCluster(DEFAULTS);
   try {
     const oldLeader = leaderNow(cluster).pid;
+    // An extension ends just after the leader dies: the successor records it, once.
+    const extension = await overrideEndingIn(cluster, 1500);
     const killedAt = Date.now();
     process.kill(oldLeader, 'SIGKILL');
     const next = await cluster.waitForLog((l) => startedScheduler(l) && l.pid !== oldLeader, 15_000, 'a new leader');
@@ -61,6 +85,13 @@ test(`kill -9 of the leader: a successor within ${FAILOVER_BOUND_MS} ms with the
     assert.equal(cluster.logs.filter(startedScheduler).length, startsBefore, 'no new leader');
     assert.equal(readOwner(cluster.lockFile)?.pid, next.pid);
     assert.ok(fs.existsSync(`${cluster.lockFile}.lock`), 'the lock is still held');
+
+    // Seconds after the extension's end, through a failover and a replaced worker: recorded once, late by no more than the failover.
+    await waitUntil(async () => (await overrideTransitions(extension.overrideId)).length > 0, 15 * SECOND, "the extension's end recorded");
+    const recorded = await overrideTransitions(extension.overrideId);
+    assert.equal(recorded.length, 1, JSON.stringify(recorded));
+    assert.equal(recorded[0].to_status, 'completed');
+    assert.ok(Number(recorded[0].lag_ms) < FAILOVER_BOUND_MS, `recorded ${recorded[0].lag_ms} ms after the extension's end (${recorded[0].cause})`);
   } finally {
     await removeCluster(cluster);
   }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
 import { sweepTransitionLags, transitionLagMs } from '../src/domain/stage-boundaries.js';
-import { stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
+import { overrideTransitionLagSeconds, stageTransitionLagSeconds } from '../src/jobs/stage-transition-lag.js';
 import { sweepStageStatuses } from '../src/jobs/stage-status-sweep.js';
 import { advanceStageStatuses } from '../src/domain/stage-lifecycle.js';
 import { transactions } from '../src/db/transactions.js';
@@ -101,4 +101,24 @@ test('after each sweep the leader observes the lags of the transitions it record
   const idle = await histogram();
   await sweepStageStatuses(ctx);
   assert.equal((await histogram()).count, idle.count, 'a sweep that moved nothing observes nothing');
+});
+
+test("an override's end is observed in its own histogram, with its lag, and not in the stages'", async () => {
+  const now = await dbNowMs(t.db);
+  const [stageId] = await t.db('stages').insert({ course_id: courseId, name: 'extended', description: '', start_date: now - DAY, end_date: now + DAY, status: 'active', created_at: 0, updated_at: 0 });
+  const { user } = await userWithToken(t.db, 'student');
+  await t.db('course_members').insert({ course_id: courseId, user_id: user.id, created_at: 0 });
+  await t.db('stage_overrides').insert({ stage_id: stageId, user_id: user.id, end_date: now - 1500, reason: '', status: 'active', created_at: 0, updated_at: 0 });
+  const pick = async (h: typeof stageTransitionLagSeconds, name: string) => (await h.get()).values.find((v) => v.metricName === name)?.value ?? 0;
+  const [stagesBefore, overridesBefore, sumBefore] = [
+    await pick(stageTransitionLagSeconds, 'coursework_stage_transition_lag_seconds_count'),
+    await pick(overrideTransitionLagSeconds, 'coursework_override_transition_lag_seconds_count'),
+    await pick(overrideTransitionLagSeconds, 'coursework_override_transition_lag_seconds_sum'),
+  ];
+  const ctx: JobContext = { db: t.db, log: createLogger('silent'), config: loadConfig({}), reason: 'timer', transaction: transactions(t.db) };
+  await sweepStageStatuses(ctx);
+  assert.equal((await pick(overrideTransitionLagSeconds, 'coursework_override_transition_lag_seconds_count')) - overridesBefore, 1);
+  const lag = (await pick(overrideTransitionLagSeconds, 'coursework_override_transition_lag_seconds_sum')) - sumBefore;
+  assert.ok(lag >= 1.5 && lag < 60, `observed ${lag} s`);
+  assert.equal(await pick(stageTransitionLagSeconds, 'coursework_stage_transition_lag_seconds_count'), stagesBefore, "the stages' histogram has none of it");
 });

@@ -15,6 +15,7 @@ import { requestOnNewConnection, startCluster, startedScheduler, type RunningClu
 import { tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 import { createCourse } from '../src/domain/courses.js';
+import type { User } from '../src/domain/users.js';
 import { dbNowMs } from '../src/db/clock.js';
 import { MINUTE, SECOND, sleep, toIso } from '../src/time.js';
 
@@ -24,6 +25,7 @@ let database: TestDatabase;
 let db: Knex;
 let courseId: number;
 let token: string;
+let student: User;
 const dataDirs: string[] = [];
 
 before(async () => {
@@ -32,6 +34,8 @@ before(async () => {
   const teacher = await userWithToken(db, 'teacher');
   token = teacher.token;
   courseId = (await createCourse(db, teacher.user, { title: 'Timing', code: `T-${randomUUID().slice(0, 6)}` })).id;
+  student = (await userWithToken(db, 'student', 'Extended student')).user;
+  await db('course_members').insert({ course_id: courseId, user_id: student.id, created_at: Date.now() });
 });
 
 after(async () => {
@@ -92,13 +96,22 @@ test(`a stage made through a non-leader opens and closes within ${ON_TIME_MS} ms
     }
     assert.ok(stage, 'a non-leader worker created the stage');
 
+    // A student's extension ends 2 s after the class: its end is armed like the stage's.
+    const extensionEnd = Date.parse(stage.endDate) + 2 * SECOND;
+    const extension = await api.post(`/api/stages/${stage.id}/overrides`, { userId: student.id, endDate: toIso(extensionEnd) });
+    assert.equal(extension.status, 201, JSON.stringify(extension.body));
+
     const activeAt = await seenAt(api, stage.id, 'active', 10 * SECOND);
     assert.ok(activeAt - Date.parse(stage.startDate) <= ON_TIME_MS, `active ${activeAt - Date.parse(stage.startDate)} ms after start`);
     const completedAt = await seenAt(api, stage.id, 'completed', 10 * SECOND);
     assert.ok(completedAt - Date.parse(stage.endDate) <= ON_TIME_MS, `completed ${completedAt - Date.parse(stage.endDate)} ms after end`);
 
-    const history = (await api.get(`/api/stages/${stage.id}/transitions`)).body.items;
-    assert.deepEqual(history.map((t: { from: string; to: string; cause: string }) => `${t.from}>${t.to}:${t.cause}`), ['pending>active:timer', 'active>completed:timer']);
+    await waitUntil(async () => (await db('stage_transitions').where({ override_id: extension.body.id }).first('id')) !== undefined, 10 * SECOND, "the extension's end");
+    const history = (await api.get(`/api/stages/${stage.id}/transitions`)).body.items as { from: string; to: string; cause: string; overrideId: number | null; lagMs: number }[];
+    assert.deepEqual(history.filter((t) => t.overrideId === null).map((t) => `${t.from}>${t.to}:${t.cause}`), ['pending>active:timer', 'active>completed:timer']);
+    const ended = history.filter((t) => t.overrideId === extension.body.id);
+    assert.deepEqual(ended.map((t) => `${t.from}>${t.to}:${t.cause}`), ['active>completed:timer']);
+    assert.ok(ended[0].lagMs <= ON_TIME_MS, `the extension ended ${ended[0].lagMs} ms late`);
   } finally {
     await stopIfRunning(cluster);
   }
@@ -118,6 +131,13 @@ test('stages whose dates passed while the cluster was down are caught up at star
     const passed = await insert('window passed', now - 10 * MINUTE, now - 5 * MINUTE);
     const begun = await insert('window begun', now - 5 * MINUTE, now + 60 * MINUTE);
     const ahead = await insert('window ahead', now + 60 * MINUTE, now + 120 * MINUTE);
+    // An extension on the open stage whose end passed meanwhile, and one still running.
+    const extension = async (stageId: number, end: number) => {
+      const [id] = await db('stage_overrides').insert({ stage_id: stageId, user_id: student.id, end_date: end, reason: '', status: 'active', created_at: now, updated_at: now });
+      return Number(id);
+    };
+    const extensionPassed = await extension(begun, now - MINUTE);
+    const extensionRunning = await extension(passed, now + 60 * MINUTE);
 
     cluster = await timingCluster(dataDir, 2);
     const status = async (id: number) => (await db('stages').where({ id }).first('status')).status;
@@ -126,10 +146,13 @@ test('stages whose dates passed while the cluster was down are caught up at star
     assert.equal(await status(ahead), 'pending');
 
     const steps = async (id: number) =>
-      (await db('stage_transitions').where({ stage_id: id }).orderBy('id')).map((t) => `${t.from_status}>${t.to_status}:${t.cause}`);
+      (await db('stage_transitions').where({ stage_id: id }).whereNull('override_id').orderBy('id')).map((t) => `${t.from_status}>${t.to_status}:${t.cause}`);
     assert.deepEqual(await steps(passed), ['pending>active:startup', 'active>completed:startup']);
     assert.deepEqual(await steps(begun), ['pending>active:startup']);
     assert.deepEqual(await steps(ahead), []);
+    const overrideSteps = async (id: number) => (await db('stage_transitions').where({ override_id: id }).orderBy('id')).map((t) => `${t.from_status}>${t.to_status}:${t.cause}`);
+    assert.deepEqual(await overrideSteps(extensionPassed), ['active>completed:startup']);
+    assert.deepEqual(await overrideSteps(extensionRunning), []);
   } finally {
     await stopIfRunning(cluster);
   }

@@ -35,12 +35,16 @@ export interface OverrideSweepResult {
 export async function advanceOverrideStatuses(transaction: Transactions, cause: SweepCause): Promise<OverrideSweepResult> {
   const result: OverrideSweepResult = { moved: 0, lags: [] };
   for (;;) {
-    const moved = await transaction((trx) => moveBatch(trx, transaction.term, cause, result));
-    if (moved < BATCH) return result;
+    // A batch's figures count once it has committed: a refused one (a newer leader) recorded nothing.
+    const batch = await transaction((trx) => moveBatch(trx, transaction.term, cause));
+    result.moved += batch.moved;
+    result.lags.push(...batch.lags);
+    if (batch.moved < BATCH) return result;
   }
 }
 
-async function moveBatch(trx: Knex.Transaction, term: number | null, cause: SweepCause, result: OverrideSweepResult): Promise<number> {
+async function moveBatch(trx: Knex.Transaction, term: number | null, cause: SweepCause): Promise<OverrideSweepResult> {
+  const result: OverrideSweepResult = { moved: 0, lags: [] };
   const mysql = isMysql(trx);
   if (!mysql) await trx('stage_overrides').where('id', -1).update({ status: trx.ref('status') });
   const at = await dbNowMs(trx);
@@ -69,8 +73,8 @@ async function moveBatch(trx: Knex.Transaction, term: number | null, cause: Swee
   }
   for (let i = 0; i < transitions.length; i += 500) await trx('stage_transitions').insert(transitions.slice(i, i + 500));
   for (const [status, ids] of byStatus) await trx('stage_overrides').whereIn('id', ids).update({ status });
-  result.moved += rows.length;
-  return rows.length;
+  result.moved = rows.length;
+  return result;
 }
 
 /** The earliest boundary any override still has to cross; null when none has. */

@@ -46,6 +46,8 @@ export async function sweepTransitionLags(db: Knex, sweep: { afterId: number; at
     .join('stages as s', 's.id', 't.stage_id')
     .where('t.id', '>', sweep.afterId)
     .andWhere('t.at', sweep.at)
+    // An override's boundaries are its own (override-lifecycle.ts records their lag).
+    .whereNull('t.override_id')
     .whereIn('t.cause', SCHEDULED_CAUSES)
     .orderBy('t.id')
     .limit(limit)

@@ -8,7 +8,7 @@ import type { SweepCause } from '../domain/stage-status.js';
 import { announceStagesChanged } from '../domain/stage-events.js';
 import { lastTransitionId } from '../domain/stage-boundaries.js';
 import type { FireReason, JobContext } from './job.js';
-import { observeTransitionLags } from './stage-transition-lag.js';
+import { observeOverrideLags, observeTransitionLags } from './stage-transition-lag.js';
 
 /** The next boundary of all stages and all overrides: what the leader arms its timer for. */
 export async function nextBoundary(db: Knex): Promise<number | null> {
@@ -39,6 +39,7 @@ export async function sweepStageStatuses(ctx: JobContext): Promise<SweepResult> 
   await observeTransitionLags(ctx, afterId, result);
   // Then the overrides' own boundaries (a student's extension ending), fenced the same way.
   const overrides = await advanceOverrideStatuses(ctx.transaction, CAUSE[ctx.reason]);
+  observeOverrideLags(overrides.lags);
   if (overrides.moved > 0) announceStagesChanged('statuses');
   return result;
 }

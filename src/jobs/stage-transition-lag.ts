@@ -16,6 +16,17 @@ export const stageTransitionLagSeconds = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
 });
 
+export const overrideTransitionLagSeconds = new client.Histogram({
+  name: 'coursework_override_transition_lag_seconds',
+  help: "How long after its boundary each override transition (a team's or student's own start or end) the scheduler recorded came",
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+});
+
+/** Observes the lags of the override transitions a sweep committed (the sweep knows them: no read). */
+export function observeOverrideLags(lags: number[]): void {
+  for (const lag of lags) overrideTransitionLagSeconds.observe(Math.max(0, lag) / 1000);
+}
+
 /**
  * Observes the lags of the transitions a committed sweep recorded: those after
  * `afterId` (the newest transition id read before the sweep began).
