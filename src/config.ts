@@ -62,7 +62,19 @@ export interface Config {
   metricsPublic: boolean;
   /** LIVE_STREAM_MAX_MS: how long a live stream lasts before the page reconnects (at most 15 minutes). */
   liveStreamMaxMs: number;
+  /** SMTP_URL, MAIL_FROM: reminders are also emailed when set (smtp:// or smtps://); unset: in-app only. */
+  mail: MailSettings;
+  /** PUBLIC_URL (default http://localhost:<PORT>), without a trailing slash: what links in emails and feeds point to. */
+  publicUrl: string;
 }
+
+export interface MailSettings {
+  /** Carries the password: repeat it only through redactUrl. */
+  smtpUrl: string | undefined;
+  from: string;
+}
+
+export const DEFAULT_MAIL_FROM = 'Coursework <no-reply@localhost>';
 
 export interface UploadSettings {
   dir: string;
@@ -193,6 +205,34 @@ function webhookUrl(env: Env, name: string): string | undefined {
   return url.toString();
 }
 
+function smtpUrl(env: Env): string | undefined {
+  const raw = env.SMTP_URL?.trim();
+  if (!raw) return undefined;
+  const refuse = () => new ConfigError(`Expected SMTP_URL to be smtp://user:pass@host:port or smtps://..., got "${redactUrl(raw)}"`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refuse();
+  }
+  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '') throw refuse();
+  return raw;
+}
+
+function publicUrl(env: Env, port: number): string {
+  const raw = text(env, 'PUBLIC_URL', `http://localhost:${port}`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`Expected PUBLIC_URL to be an http(s) URL such as https://coursework.example.org, got "${redactUrl(raw)}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+    throw new ConfigError(`Expected PUBLIC_URL to be an http(s) URL without query, fragment or user, got "${redactUrl(raw)}"`);
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
 function zone(env: Env, name: string, fallback: string): string {
   const raw = text(env, name, fallback);
   if (!IANAZone.isValidZone(raw)) throw new ConfigError(`Expected ${name} to be an IANA time zone such as Europe/Berlin, got "${raw}"`);
@@ -211,10 +251,11 @@ export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV?.trim() === 'production';
   const cookie = cookieNotice(env, production);
   if (cookie) notices.push(cookie);
+  const port = wholeNumber(env, 'PORT', 3000);
   if (lockStaleMs < MIN_LOCK_STALE_MS) notices.push(`SCHEDULER_LOCK_STALE_MS=${lockStaleMs} is below the lock's minimum of ${MIN_LOCK_STALE_MS} ms; ${MIN_LOCK_STALE_MS} ms is used`);
   return {
     notices,
-    port: wholeNumber(env, 'PORT', 3000),
+    port,
     host: text(env, 'HOST', '0.0.0.0'),
     webConcurrency: wholeNumber(env, 'WEB_CONCURRENCY', os.availableParallelism(), { min: 1 }),
     databaseUrl: databaseUrl(env),
@@ -243,5 +284,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
     metricsPublic: flag(env, 'METRICS_PUBLIC', false),
     liveStreamMaxMs: wholeNumber(env, 'LIVE_STREAM_MAX_MS', 15 * MINUTE, { min: 1000, unit: 'ms' }),
+    mail: { smtpUrl: smtpUrl(env), from: text(env, 'MAIL_FROM', DEFAULT_MAIL_FROM) },
+    publicUrl: publicUrl(env, port),
   };
 }
