@@ -22,12 +22,14 @@ let cluster: RunningCluster;
 let browser: Browser;
 let teacherToken: string;
 let courseId: number;
+let studentId: number;
 
 before(async () => {
   if (skip) return;
   rig = await startBrowserRig(async ({ db }) => {
     const teacher = (await findUserByEmail(db, DEMO.teacher.email))!;
     teacherToken = await createApiToken(db, teacher.id);
+    studentId = (await findUserByEmail(db, DEMO.student.email))!.id;
     courseId = Number((await db('courses').where({ code: DEMO.courseCode }).first('id')).id);
   });
   ({ cluster, browser } = rig);
@@ -82,6 +84,38 @@ test(`a stage opening 3 s from now flips to active on the open page, its form ap
   assert.equal(reloaded, false, 'no reload');
   // The server agrees: the history it renders now shows both steps.
   await page.locator('#history li').nth(1).waitFor({ timeout: 5000 });
+});
+
+test(`a student with an extension keeps the form after the class's stage closes and loses it at their own end, with no reload (${testDialect})`, { skip }, async () => {
+  const page = await signedInStudent();
+  const now = Date.now();
+  const created = await api('POST', `/api/courses/${courseId}/stages`, { name: 'Extended', startDate: new Date(now - 60 * SECOND).toISOString(), endDate: new Date(now + 4 * SECOND).toISOString() });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const stage = String(created.body.id);
+  const ownEnd = now + 12 * SECOND;
+  const extended = await api('POST', `/api/stages/${stage}/overrides`, { userId: studentId, endDate: new Date(ownEnd).toISOString(), reason: 'was ill' });
+  assert.equal(extended.status, 201, JSON.stringify(extended.body));
+  await page.goto(`${cluster.baseUrl}/stages/${stage}`);
+  await page.locator('#extension').waitFor({ timeout: 5000 });
+  let reloaded = false;
+  page.on('load', () => (reloaded = true));
+
+  // The class's stage closes (the leader records it) while the page stays open.
+  const classClosed = async () => ((await api('GET', `/api/stages/${stage}`)).body.status as string) === 'completed';
+  for (const until = Date.now() + 4 * SECOND + 10_000; !(await classClosed()); ) {
+    assert.ok(Date.now() < until, 'the class stage did not close');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  // Time for the leader's news to reach the page, had it been the class's window.
+  await new Promise((resolve) => setTimeout(resolve, 2 * SECOND));
+  if (Date.now() < ownEnd - SECOND) {
+    assert.equal(await badge(page).innerText(), 'active', "the page follows the student's own window");
+    assert.equal(await page.locator('button:text("Submit work")').count(), 1, 'the form stays');
+  }
+
+  await page.waitForFunction(() => document.querySelector('header.page-head .status')?.textContent === 'completed', undefined, { timeout: ownEnd - Date.now() + 5000 });
+  await page.locator('button:text("Submit work")').waitFor({ state: 'detached', timeout: 5000 });
+  assert.equal(reloaded, false, 'no reload');
 });
 
 test('a change the page cannot foresee reaches the open course page through the event stream', { skip }, async () => {

@@ -22,6 +22,7 @@ import type { StageRow } from '../db/tables.js';
 import type { Actor } from '../domain/users.js';
 import { MINUTE, SECOND, toIso } from '../time.js';
 import { RETRY_AFTER_SECONDS, StreamAdmission } from './live-admission.js';
+import { courseOverrides, stagesFor, type CourseOverrides, type LiveStage } from './live-windows.js';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15 * SECOND;
@@ -47,12 +48,7 @@ export interface LiveStagesDeps {
   admission?: StreamAdmission;
 }
 
-export interface LiveStage {
-  id: number;
-  status: string;
-  startDate: string;
-  endDate: string;
-}
+export type { LiveStage } from './live-windows.js';
 
 export class LiveStages {
   private readonly streams = new Map<number, Set<Stream>>();
@@ -71,6 +67,8 @@ export class LiveStages {
    */
   private reads = 0;
   private readonly sentRead = new WeakMap<Response, number>();
+  /** What each stream was last sent: a student's own windows differ from the class's, so each is compared on its own. */
+  private readonly sentJson = new WeakMap<Response, string>();
 
   constructor(private readonly deps: LiveStagesDeps) {
     this.admission = deps.admission ?? new StreamAdmission();
@@ -84,8 +82,25 @@ export class LiveStages {
       .where({ course_id: courseId })
       .orderBy([{ column: 'start_date' }, { column: 'id' }])
       .limit(MAX_STAGES)
-      .select('id', 'status', 'start_date', 'end_date');
-    return rows.map((r) => ({ id: Number(r.id), status: r.status, startDate: toIso(numberFromDb(r.start_date)), endDate: toIso(numberFromDb(r.end_date)) }));
+      .select('id', 'status', 'start_date', 'end_date', 'cutoff_date');
+    return rows.map((r) => ({
+      id: Number(r.id),
+      status: r.status,
+      startDate: toIso(numberFromDb(r.start_date)),
+      endDate: toIso(numberFromDb(r.end_date)),
+      cutoffDate: r.cutoff_date === null ? null : toIso(numberFromDb(r.cutoff_date)),
+    }));
+  }
+
+  /** The course's overrides, for the pages of students among `viewers` (live-windows.ts). */
+  overridesOf(courseId: number, viewers: Iterable<Actor>): Promise<CourseOverrides | null> {
+    return courseOverrides(this.deps.db, courseId, viewers);
+  }
+
+  /** The course's stages as `actor`'s page shows them (the JSON snapshot for pages that poll). */
+  async snapshotFor(courseId: number, actor: Actor): Promise<LiveStage[]> {
+    const [stages, overrides] = await Promise.all([this.snapshot(courseId), this.overridesOf(courseId, [actor])]);
+    return stagesFor(actor, stages, overrides);
   }
 
   /** Holds `res` open as the course's event stream for `actor`, starting with its stages now; 429/503 past the caps. */
@@ -119,9 +134,8 @@ export class LiveStages {
     });
     this.heartbeat ??= setInterval(() => this.broadcastComment(), HEARTBEAT_MS);
     const read = ++this.reads;
-    const stages = await this.snapshot(courseId);
-    this.sendIfNewer(res, read, stages);
-    if (!this.lastSent.has(courseId)) this.lastSent.set(courseId, JSON.stringify(stages));
+    const [stages, overrides] = await Promise.all([this.snapshot(courseId), this.overridesOf(courseId, [actor])]);
+    this.sendIfNewer(res, read, stagesFor(actor, stages, overrides));
   }
 
   /** How many streams this worker holds open. */
@@ -160,11 +174,13 @@ export class LiveStages {
       await this.endStreamsThatLostAccess(courseId, set);
       if (set.size === 0) continue;
       const read = ++this.reads;
-      const stages = await this.snapshot(courseId);
-      const json = JSON.stringify(stages);
+      const viewers = [...set].map((stream) => stream.actor);
+      const [stages, overrides] = await Promise.all([this.snapshot(courseId), this.overridesOf(courseId, viewers)]);
+      // Nothing of the course moved (stages, overrides, teams): no page needs a word.
+      const json = JSON.stringify([stages, overrides && [overrides.overrides.map((o) => [o.id, o.status, o.start_date, o.end_date, o.cutoff_date]), [...overrides.teamOf]]]);
       if (json === this.lastSent.get(courseId)) continue;
       this.lastSent.set(courseId, json);
-      for (const { res } of set) this.sendIfNewer(res, read, stages);
+      for (const { res, actor } of set) this.sendIfNewer(res, read, stagesFor(actor, stages, overrides));
     }
   }
 
@@ -180,19 +196,19 @@ export class LiveStages {
     }
   }
 
+  /** Sends what this page would now show, unless a newer read went out first or it shows that already. */
   private sendIfNewer(res: Response, read: number, stages: LiveStage[]): void {
     if ((this.sentRead.get(res) ?? 0) > read) return;
     this.sentRead.set(res, read);
-    send(res, stages);
+    const json = JSON.stringify(stages);
+    if (this.sentJson.get(res) === json) return;
+    this.sentJson.set(res, json);
+    res.write(`event: stages\ndata: ${json}\n\n`);
   }
 
   private broadcastComment(): void {
     for (const set of this.streams.values()) for (const { res } of set) res.write(': keep-alive\n\n');
   }
-}
-
-function send(res: Response, stages: LiveStage[]): void {
-  res.write(`event: stages\ndata: ${JSON.stringify(stages)}\n\n`);
 }
 
 /** The ids of those besides admins who may see the course now: its teacher and its members (none when it is gone). */

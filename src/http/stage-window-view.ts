@@ -24,5 +24,6 @@ export async function stageWindowView(db: Knex, stage: Stage, zone: string, read
     end: formatLocal(window.endDate, zone),
     startIso: toIso(window.startDate),
     endIso: toIso(window.endDate),
+    cutoffIso: window.cutoffDate === null ? '' : toIso(window.cutoffDate),
   };
 }

@@ -136,7 +136,8 @@ export class Browser {
     return { status: res.status, text: await res.text(), location: res.headers.get('location'), headers: res.headers };
   }
 
-  async post(path: string, form: Record<string, string>): Promise<PageResponse> {
+  /** A form: an object, or pairs where a name repeats (checkboxes). */
+  async post(path: string, form: Record<string, string> | [string, string][]): Promise<PageResponse> {
     const res = await fetch(this.baseUrl + path, {
       method: 'POST',
       headers: { ...this.headers, cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },

@@ -54,10 +54,17 @@
     return verb + ' ' + day + ' at ' + clock(at);
   }
 
-  function describe(status, start, end, now) {
+  function describe(status, start, end, cutoff, now) {
     if (status === 'pending') return phrase('opens', start, now);
     if (status === 'active') return phrase('closes', end, now);
+    if (cutoff && now < cutoff) return phrase('late work closes', cutoff, now);
     return 'closed';
+  }
+
+  /** The late cut-off, if any: work is taken (marked late) until then. */
+  function cutoffOf(el) {
+    var value = el.getAttribute('data-cutoff');
+    return value ? Date.parse(value) : null;
   }
 
   function show(el, status) {
@@ -119,8 +126,14 @@
       var due = statusAt(start, end, now);
       var order = ['pending', 'active', 'completed'];
       if (order.indexOf(due) > order.indexOf(shown)) changed = show(el, due) || changed;
+      // The cut-off changes no status, but the form goes: the page looks again once.
+      var cutoff = cutoffOf(el);
+      if (cutoff !== null && now >= cutoff && el.getAttribute('data-cutoff-passed') !== 'yes') {
+        el.setAttribute('data-cutoff-passed', 'yes');
+        changed = true;
+      }
       var countdown = el.querySelector('.countdown');
-      if (countdown) countdown.textContent = describe(el.getAttribute('data-status'), start, end, now);
+      if (countdown) countdown.textContent = describe(el.getAttribute('data-status'), start, end, cutoff, now);
     });
     if (changed) refreshStagePage();
   }
@@ -130,6 +143,8 @@
   // are refetched when the server confirms it, since only then do they differ.
   elements().forEach(function (el) {
     el.setAttribute('data-server-status', el.getAttribute('data-status'));
+    var cutoff = cutoffOf(el);
+    el.setAttribute('data-cutoff-passed', cutoff !== null && Date.now() >= cutoff ? 'yes' : 'no');
   });
 
   function apply(stages) {
@@ -139,6 +154,12 @@
       if (!el) return;
       el.setAttribute('data-start', stage.startDate);
       el.setAttribute('data-end', stage.endDate);
+      if (stage.cutoffDate !== undefined && (stage.cutoffDate || '') !== (el.getAttribute('data-cutoff') || '')) {
+        el.setAttribute('data-cutoff', stage.cutoffDate || '');
+        var cutoff = cutoffOf(el);
+        el.setAttribute('data-cutoff-passed', cutoff !== null && Date.now() >= cutoff ? 'yes' : 'no');
+        changed = true;
+      }
       if (el.getAttribute('data-server-status') !== stage.status) {
         el.setAttribute('data-server-status', stage.status);
         changed = true;

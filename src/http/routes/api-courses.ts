@@ -14,6 +14,7 @@ import {
   updateCourse,
 } from '../../domain/courses.js';
 import { createStage, listStages, stageJson } from '../../domain/stages.js';
+import { effectiveJson, effectiveWindows } from '../../domain/effective-window.js';
 import { courseSchema, courseUpdateSchema, deleteSchema, memberSchema, stageSchema } from '../schemas.js';
 import { pageJson, pageQuery } from '../paging.js';
 import { parseId, parseInput } from '../../validation.js';
@@ -69,8 +70,12 @@ function courseStageRoutes(router: Router, db: Knex, uploads: UploadSettings): v
     const id = parseId(req.params.id);
     const { limit, cursor } = pageQuery(req, 2);
     const after = cursor && { startDate: cursor[0], id: cursor[1] };
-    const page = await listStages(db, actorOf(req), id, { limit, after });
-    res.json(pageJson(page, (stage) => stageJson(stage, uploads.maxBytes), (key) => [key.startDate, key.id]));
+    const actor = actorOf(req);
+    const page = await listStages(db, actor, id, { limit, after });
+    // A student reads their own window beside each stage's, as GET /api/stages/:id gives it.
+    const windows = actor.role === 'student' ? await effectiveWindows(db, page.items, actor.id) : null;
+    const effective = new Map(windows?.map((w, i) => [page.items[i].id, effectiveJson(w)]));
+    res.json(pageJson(page, (stage) => ({ ...stageJson(stage, uploads.maxBytes), ...(effective.has(stage.id) ? { effective: effective.get(stage.id) } : {}) }), (key) => [key.startDate, key.id]));
   });
 
   router.post('/courses/:id/stages', async (req, res) => {

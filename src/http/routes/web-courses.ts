@@ -17,6 +17,7 @@ import {
   removeMember,
 } from '../../domain/courses.js';
 import { listStages } from '../../domain/stages.js';
+import { effectiveWindows, windowOf } from '../../domain/effective-window.js';
 import { listTeams } from '../../domain/teams.js';
 import type { Actor } from '../../domain/users.js';
 import { dbNowMs } from '../../db/clock.js';
@@ -57,14 +58,19 @@ async function coursePage(db: Knex, actor: Actor, courseId: number, values = { e
     manage ? listTeams(db, actor, courseId) : [],
   ]);
   const stages = stagePage.items;
+  // A student's timeline shows their own windows (an extension, their team's).
+  const windows = actor.role === 'student' ? await effectiveWindows(db, stages, actor.id) : stages.map((stage) => windowOf(stage, null));
   // Stages come ordered by start; "now" goes before the first one not yet started.
-  const timeline: object[] = stages.map((stage) => ({
+  const timeline: object[] = stages.map((stage, i) => ({
     kind: 'stage',
     stage,
-    start: formatLocal(stage.startDate, course.timezone),
-    end: formatLocal(stage.endDate, course.timezone),
-    startIso: toIso(stage.startDate),
-    endIso: toIso(stage.endDate),
+    status: windows[i].status,
+    extension: windows[i].source === 'stage' ? null : windows[i].source,
+    start: formatLocal(windows[i].startDate, course.timezone),
+    end: formatLocal(windows[i].endDate, course.timezone),
+    startIso: toIso(windows[i].startDate),
+    endIso: toIso(windows[i].endDate),
+    cutoff: windows[i].cutoffDate === null ? null : formatLocal(windows[i].cutoffDate, course.timezone),
   }));
   const nowAt = stages.findIndex((stage) => stage.startDate > now);
   timeline.splice(nowAt === -1 ? stages.length : nowAt, 0, { kind: 'now', label: formatLocal(now, course.timezone) });

@@ -25,7 +25,7 @@ export function webLiveRoutes({ db, live }: { db: Knex; live: LiveStages }): Rou
 
   router.get('/courses/:id/live.json', signedIn, async (req, res) => {
     const course = await getVisibleCourse(db, actorOf(req), parseId(req.params.id));
-    res.set('cache-control', 'no-store').json({ items: await live.snapshot(course.id) });
+    res.set('cache-control', 'no-store').json({ items: await live.snapshotFor(course.id, actorOf(req)) });
   });
 
   return router;

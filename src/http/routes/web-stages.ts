@@ -31,6 +31,7 @@ import { decodeCursor, encodeCursor } from '../paging.js';
 import { transitionLagMs } from '../../domain/stage-boundaries.js';
 import { EMPTY_POLICY, fmtMiB, POLICY_FIELDS, policyFromForm, policyValues } from '../stage-form-policy.js';
 import type { UploadSettings } from '../../config.js';
+import { teacherOverrides } from './web-overrides.js';
 
 /** Judges a multipart form's CSRF token (csrf.ts formTokenChecker). */
 export type FormTokenCheck = (req: Request, token: string | undefined) => void;
@@ -52,7 +53,7 @@ const SUBMISSIONS_PER_PAGE = 20;
 /** Status changes shown; a stage has a few unless edited back and forth. */
 const HISTORY_LIMIT = 200;
 
-const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate', ...POLICY_FIELDS] as const;
+const STAGE_FIELDS = ['name', 'description', 'startDate', 'endDate', 'cutoffDate', ...POLICY_FIELDS] as const;
 type StageValues = Record<(typeof STAGE_FIELDS)[number], string>;
 
 /** The form's values as a StageInput, or one ValidationError naming every bad field. */
@@ -71,9 +72,12 @@ function stageInput(values: StageValues, zone: string, uploadMaxBytes: number): 
     if (local.ok) dates.push(local.ms);
     else problems.push({ field, message: local.message });
   }
+  // An empty cut-off: none, work is refused from the end on.
+  const cutoff = values.cutoffDate.trim() === '' ? null : localInputToUtcMs(values.cutoffDate, zone);
+  if (cutoff && !cutoff.ok) problems.push({ field: 'cutoffDate', message: cutoff.message });
   const policy = policyFromForm(values, uploadMaxBytes, problems);
   if (problems.length || !text || !policy) throw new ValidationError(problems);
-  return { ...text, description: text.description ?? '', startDate: dates[0], endDate: dates[1], ...policy };
+  return { ...text, description: text.description ?? '', startDate: dates[0], endDate: dates[1], cutoffDate: cutoff?.ok ? cutoff.ms : null, ...policy };
 }
 
 function stageValues(stage: Stage, zone: string): StageValues {
@@ -82,11 +86,12 @@ function stageValues(stage: Stage, zone: string): StageValues {
     description: stage.description,
     startDate: utcMsToLocalInput(stage.startDate, zone),
     endDate: utcMsToLocalInput(stage.endDate, zone),
+    cutoffDate: stage.cutoffDate === null ? '' : utcMsToLocalInput(stage.cutoffDate, zone),
     ...policyValues(stage),
   };
 }
 
-const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '', ...EMPTY_POLICY };
+const EMPTY_STAGE: StageValues = { name: '', description: '', startDate: '', endDate: '', cutoffDate: '', ...EMPTY_POLICY };
 
 export function webStageRoutes(deps: StageRouteDeps): Router {
   const router = Router();
@@ -118,6 +123,7 @@ async function stagePage({ db, uploads }: StageRouteDeps, actor: Actor, id: numb
   ]);
   const handIn = await handInView(db, uploads, actor, stage, course, manage, submissions.items);
   const zone = course.timezone;
+  const overrides = manage ? await teacherOverrides(db, { actor, stage, course }) : [];
   return {
     title: stage.name,
     stage,
@@ -131,6 +137,7 @@ async function stagePage({ db, uploads }: StageRouteDeps, actor: Actor, id: numb
     olderSubmissions: submissions.nextCursor && encodeCursor([submissions.nextCursor.createdAt, submissions.nextCursor.id]),
     newestShown: extra.before === undefined,
     handIn,
+    overrides,
     values: extra.values ?? { body: '', link: '' },
     refusal: extra.refusal ?? null,
     errors: {},

@@ -8,6 +8,7 @@ import { sessionCookieName, sessionCookieOptions } from '../session.js';
 import { webCourseRoutes } from './web-courses.js';
 import { webStageRoutes, type FormTokenCheck } from './web-stages.js';
 import { webTeamRoutes } from './web-teams.js';
+import { webOverrideRoutes } from './web-overrides.js';
 import { readableBody } from '../body.js';
 import type { UploadSettings } from '../../config.js';
 
@@ -98,6 +99,6 @@ export function webRoutes({ db, uploads, checkFormToken, signInLimits, secureCoo
   // Everything below is for signed-in people only; anonymous visitors go to the login page.
   router.use(requireSignIn);
   router.get('/', (_req, res) => res.redirect(303, '/courses'));
-  router.use(webCourseRoutes({ db }), webStageRoutes({ db, uploads, checkFormToken }), webTeamRoutes({ db }));
+  router.use(webCourseRoutes({ db }), webStageRoutes({ db, uploads, checkFormToken }), webTeamRoutes({ db }), webOverrideRoutes({ db }));
   return router;
 }
