@@ -136,6 +136,20 @@ describe(`reminders on ${testDialect}`, () => {
       assert.ok(rows.every((r: { status: string; email: string }) => r.status === 'sent' && r.email === 'sent'));
       const notices = await t.db('notifications').where({ stage_id: stage.id });
       assert.deepEqual(notices.map((n: { user_id: number }) => Number(n.user_id)).sort(), [students[1].id, students[2].id].sort());
+      const mine = await students[1].client.get('/api/me/notifications');
+      assert.equal(mine.status, 200);
+      const notice = mine.body.items.find((n: { stageId: number }) => n.stageId === stage.id);
+      assert.deepEqual(Object.keys(notice).sort(), ['at', 'id', 'kind', 'readAt', 'stageId', 'text']);
+      assert.equal(notice.readAt, null);
+      assert.equal((await students[0].client.post(`/api/me/notifications/${notice.id}/read`)).status, 404, "another's notice");
+      assert.equal((await students[1].client.post(`/api/me/notifications/${notice.id}/read`)).status, 204);
+      assert.notEqual((await students[1].client.get('/api/me/notifications')).body.items.find((n: { id: number }) => n.id === notice.id).readAt, null);
+      const list = await teacher.get(`/api/stages/${stage.id}/reminders`);
+      assert.equal(list.status, 200);
+      assert.equal(list.body.items.length, 2);
+      assert.deepEqual(Object.keys(list.body.items[0]).sort(), ['dueAt', 'email', 'error', 'reminder', 'sentAt', 'status', 'userId']);
+      assert.ok(list.body.items.every((r: { status: string; email: string; reminder: string }) => r.status === 'sent' && r.email === 'sent' && r.reminder === 'PT1H'));
+      assert.equal((await students[1].client.get(`/api/stages/${stage.id}/reminders`)).status, 403);
     } finally {
       await smtp.close();
     }
@@ -171,9 +185,8 @@ describe(`reminders on ${testDialect}`, () => {
     const ctx = context(t.db, { SMTP_URL: `smtp://127.0.0.1:${port}` });
     await assert.rejects(runDeadlineReminders(ctx), /reminder email\(s\) failed.*ECONNREFUSED/);
     const failed = (await teacher.get(`/api/stages/${stage.id}/reminders`)).body;
-    if (failed.items) {
-      assert.ok(failed.items.every((r: { status: string; error: string }) => r.status === 'failed' && /ECONNREFUSED/.test(r.error)));
-    }
+    assert.equal(failed.items.length, 3);
+    assert.ok(failed.items.every((r: { status: string; email: string; error: string }) => r.status === 'failed' && r.email === 'failed' && /ECONNREFUSED/.test(r.error)));
     const retryAt = await nextReminderDue(t.db);
     assert.ok(retryAt !== null && retryAt > now, 'a retry is armed');
     const smtp = await smtpServer(port);

@@ -23,6 +23,7 @@ import { stageRoutes } from './routes/api-stages.js';
 import { teamRoutes } from './routes/api-teams.js';
 import { fileRoutes } from './routes/api-files.js';
 import { overrideRoutes } from './routes/api-overrides.js';
+import { reminderRoutes } from './routes/api-reminders.js';
 import { pageLocals, webRoutes } from './routes/web.js';
 
 export interface AppDeps {
@@ -75,7 +76,7 @@ function bearerApi(db: Knex, uploads: UploadSettings, apiRoutes: RequestHandler[
   const branch = Router();
   branch.use((req, _res, next) => next(isTokenApiRequest(req) ? undefined : 'router'));
   branch.use(identify(db), ...apiRoutes);
-  branch.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }));
+  branch.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }), reminderRoutes({ db }));
   branch.get('/api/me', (req, res) => res.json(req.actor));
   branch.use(notFound);
   return branch;
@@ -127,7 +128,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(pageLocals);
 
   for (const route of [...apiRoutes, ...(deps.pageRoutes ?? [])]) app.use(route);
-  app.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }));
+  app.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }), reminderRoutes({ db }));
   app.get('/api/me', (req, res) => res.json(req.actor));
   app.use(webRoutes({ db, uploads, checkFormToken: formTokenChecker(csrf), signInLimits: deps.signInLimits ?? memorySignInLimits(), secureCookies }));
 
