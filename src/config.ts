@@ -7,6 +7,7 @@ import { IANAZone } from 'luxon';
 import cronParser from 'cron-parser';
 import { MINUTE, SECOND } from './time.js';
 import { redactUrl } from './redact.js';
+import { mailAndLinks, type MailAndLinks } from './config-urls.js';
 import { cookieNotice } from './production-checks.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
@@ -19,7 +20,7 @@ export type LeaderElectionMode = 'lockfile' | 'db';
  */
 export type ProcessRole = 'worker' | 'tool';
 
-export interface Config {
+export interface Config extends MailAndLinks {
   /** What start-up should tell the operator about the settings (a value raised to its minimum). */
   notices: string[];
   port: number;
@@ -62,19 +63,7 @@ export interface Config {
   metricsPublic: boolean;
   /** LIVE_STREAM_MAX_MS: how long a live stream lasts before the page reconnects (at most 15 minutes). */
   liveStreamMaxMs: number;
-  /** SMTP_URL, MAIL_FROM: reminders are also emailed when set (smtp:// or smtps://); unset: in-app only. */
-  mail: MailSettings;
-  /** PUBLIC_URL (default http://localhost:<PORT>), without a trailing slash: what links in emails and feeds point to. */
-  publicUrl: string;
 }
-
-export interface MailSettings {
-  /** Carries the password: repeat it only through redactUrl. */
-  smtpUrl: string | undefined;
-  from: string;
-}
-
-export const DEFAULT_MAIL_FROM = 'Coursework <no-reply@localhost>';
 
 export interface UploadSettings {
   dir: string;
@@ -205,34 +194,6 @@ function webhookUrl(env: Env, name: string): string | undefined {
   return url.toString();
 }
 
-function smtpUrl(env: Env): string | undefined {
-  const raw = env.SMTP_URL?.trim();
-  if (!raw) return undefined;
-  const refuse = () => new ConfigError(`Expected SMTP_URL to be smtp://user:pass@host:port or smtps://..., got "${redactUrl(raw)}"`);
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw refuse();
-  }
-  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '') throw refuse();
-  return raw;
-}
-
-function publicUrl(env: Env, port: number): string {
-  const raw = text(env, 'PUBLIC_URL', `http://localhost:${port}`);
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`Expected PUBLIC_URL to be an http(s) URL such as https://coursework.example.org, got "${redactUrl(raw)}"`);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
-    throw new ConfigError(`Expected PUBLIC_URL to be an http(s) URL without query, fragment or user, got "${redactUrl(raw)}"`);
-  }
-  return url.toString().replace(/\/+$/, '');
-}
-
 function zone(env: Env, name: string, fallback: string): string {
   const raw = text(env, name, fallback);
   if (!IANAZone.isValidZone(raw)) throw new ConfigError(`Expected ${name} to be an IANA time zone such as Europe/Berlin, got "${raw}"`);
@@ -284,7 +245,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
     metricsPublic: flag(env, 'METRICS_PUBLIC', false),
     liveStreamMaxMs: wholeNumber(env, 'LIVE_STREAM_MAX_MS', 15 * MINUTE, { min: 1000, unit: 'ms' }),
-    mail: { smtpUrl: smtpUrl(env), from: text(env, 'MAIL_FROM', DEFAULT_MAIL_FROM) },
-    publicUrl: publicUrl(env, port),
+    ...mailAndLinks(env, port, (message) => new ConfigError(message)),
   };
 }

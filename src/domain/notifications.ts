@@ -37,7 +37,7 @@ export async function unreadCount(db: Knex, userId: number): Promise<number> {
 /** Marks one of the user's notices read; another user's is a 404. */
 export async function markRead(db: Knex, userId: number, id: number): Promise<void> {
   const now = await dbNowMs(db);
-  const found = await db('notifications').where({ id, user_id: userId }).first('id');
+  const found = await db('notifications').where({ id, user_id: userId }).first<{ id: number } | undefined>('id');
   if (!found) throw new NotFoundError('Notification');
   await db('notifications').where({ id, user_id: userId }).whereNull('read_at').update({ read_at: now });
 }

@@ -110,7 +110,12 @@ export async function takeDueReminders(transaction: Transactions, limit: number)
       await trx('reminder_outbox').where('id', r.id).update({ status: 'skipped', email: 'skipped', error: error.slice(0, 2000) });
     }
     if (send.length) await trx('reminder_outbox').whereIn('id', send.map((r) => r.id)).update({ claimed_term: term, next_attempt_at: now + CLAIM_HOLD_MS });
-    return send.map((r) => ({
+    return send.map(toOutgoing);
+  });
+}
+
+function toOutgoing(r: OutboxJoinRow): OutgoingReminder {
+  return {
       id: Number(r.id),
       stageId: Number(r.stage_id),
       userId: Number(r.user_id),
@@ -123,8 +128,7 @@ export async function takeDueReminders(transaction: Transactions, limit: number)
       stageName: r.stage_name,
       courseTitle: r.course_title,
       timezone: r.timezone,
-    }));
-  });
+  };
 }
 
 export type DeliveryOutcome = { id: number; attempts: number } & ({ kind: 'sent' } | { kind: 'retry'; error: string } | { kind: 'failed'; error: string });
