@@ -15,6 +15,7 @@ import { transactions } from '../src/db/transactions.js';
 import { runDeadlineReminders, nextReminderDue } from '../src/jobs/deadline-reminders.js';
 import type { JobContext } from '../src/jobs/job.js';
 import { DAY, HOUR, MINUTE, toIso } from '../src/time.js';
+import ical from 'node-ical';
 
 interface Received {
   to: string[];
@@ -200,5 +201,36 @@ describe(`reminders on ${testDialect}`, () => {
     } finally {
       await smtp.close();
     }
+  });
+
+  test('a calendar feed: a secret address, iCalendar parsed by a real parser, the effective window, alarms; revoked is 404', async () => {
+    const now = Date.now();
+    const start = Math.floor(now / 1000) * 1000 - DAY;
+    const end = start + 10 * DAY;
+    const stage = (await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Final report', startDate: toIso(start), endDate: toIso(end), cutoffDate: toIso(end + DAY), reminders: ['P1D'] })).body;
+    const made = await students[2].client.post('/api/me/calendar');
+    assert.equal(made.status, 201);
+    assert.match(made.body.url, /^http:\/\/localhost:3000\/calendar\/[A-Za-z0-9_-]{43}\.ics$/);
+    const path = new URL(made.body.url).pathname;
+    const res = await fetch(server.baseUrl + path);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/calendar/);
+    const text = await res.text();
+    assert.match(text, new RegExp(`DTSTART:${toIso(start).replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`));
+    const parsed = ical.sync.parseICS(text);
+    const event = Object.values(parsed).find((e) => e.type === 'VEVENT' && e.uid === `stage-${stage.id}@localhost`) as ical.VEvent | undefined;
+    assert.ok(event, 'one event per stage with a stable UID');
+    assert.equal(event.summary, 'Databases: Final report');
+    assert.equal(event.start.getTime(), start);
+    assert.equal(event.end.getTime(), end);
+    assert.match(String(event.description), /Late work is taken/);
+    assert.match(text, /BEGIN:VALARM/);
+    // A new address replaces the old one; a revoked one is 404; a guessed one too.
+    const again = await students[2].client.post('/api/me/calendar');
+    assert.equal((await fetch(server.baseUrl + path)).status, 404);
+    assert.equal((await fetch(server.baseUrl + new URL(again.body.url).pathname)).status, 200);
+    assert.equal((await students[2].client.delete('/api/me/calendar')).status, 204);
+    assert.equal((await fetch(server.baseUrl + new URL(again.body.url).pathname)).status, 404);
+    assert.equal((await fetch(`${server.baseUrl}/calendar/${'A'.repeat(43)}.ics`)).status, 404);
   });
 });
