@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
-import { apiClient, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
+import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
 import { waitUntil } from './helpers/wait.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
@@ -232,5 +232,27 @@ describe(`reminders on ${testDialect}`, () => {
     assert.equal((await students[2].client.delete('/api/me/calendar')).status, 204);
     assert.equal((await fetch(server.baseUrl + new URL(again.body.url).pathname)).status, 404);
     assert.equal((await fetch(`${server.baseUrl}/calendar/${'A'.repeat(43)}.ics`)).status, 404);
+  });
+
+  test('the bell shows the unread count on every page; the notifications and profile pages', async () => {
+    const user = await userWithToken(t.db, 'student');
+    await teacher.post(`/api/courses/${courseId}/members`, { email: user.user.email });
+    await t.db('notifications').insert({ user_id: user.user.id, kind: 'reminder', stage_id: null, at: Date.now(), text: 'Databases: closes soon' });
+    const browser = new Browser(server.baseUrl);
+    assert.equal((await browser.get('/profile')).status, 303, 'anonymous: to the login page');
+    await browser.login(user.user.email, 'password-123');
+    const courses = await browser.get('/courses');
+    assert.match(courses.text, /class="bell__count">1</);
+    const page = await browser.get('/notifications');
+    assert.match(page.text, /Databases: closes soon/);
+    assert.equal((await browser.post('/notifications/read-all', { _csrf: Browser.csrfFrom(page.text) })).status, 303);
+    assert.match((await browser.get('/courses')).text, /class="bell__count">0</);
+    const profile = await browser.get('/profile');
+    const made = await browser.post('/profile/calendar', { _csrf: Browser.csrfFrom(profile.text) });
+    assert.equal(made.status, 200);
+    const url = /id="feed-url"[^>]*value="([^"]+)"/.exec(made.text)?.[1];
+    assert.ok(url && /\/calendar\/[A-Za-z0-9_-]{43}\.ics$/.test(url), made.text.slice(0, 200));
+    assert.match(made.text, /data-copy/);
+    assert.equal((await fetch(server.baseUrl + new URL(url).pathname)).status, 200);
   });
 });

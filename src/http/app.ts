@@ -26,6 +26,7 @@ import { overrideRoutes } from './routes/api-overrides.js';
 import { reminderRoutes } from './routes/api-reminders.js';
 import { calendarApiRoutes, calendarFeedRoutes } from './routes/calendar.js';
 import { pageLocals, webRoutes } from './routes/web.js';
+import { notificationBell, webMeRoutes } from './routes/web-me.js';
 
 export interface AppDeps {
   db: Knex;
@@ -131,11 +132,12 @@ export function createApp(deps: AppDeps): Express {
   const csrf = csrfProtection({ secret: sessionSecret, secureCookies });
   app.use(csrf.doubleCsrfProtection);
   app.use(identify(db));
-  app.use(pageLocals);
+  app.use(pageLocals, notificationBell(db));
 
   for (const route of [...apiRoutes, ...(deps.pageRoutes ?? [])]) app.use(route);
   app.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }), reminderRoutes({ db }), calendarApiRoutes({ db, publicUrl }));
   app.get('/api/me', (req, res) => res.json(req.actor));
+  app.use(webMeRoutes({ db, publicUrl }));
   app.use(webRoutes({ db, uploads, checkFormToken: formTokenChecker(csrf), signInLimits: deps.signInLimits ?? memorySignInLimits(), secureCookies }));
 
   app.use(notFound);
