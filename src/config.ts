@@ -7,6 +7,7 @@ import { IANAZone } from 'luxon';
 import cronParser from 'cron-parser';
 import { MINUTE, SECOND } from './time.js';
 import { redactUrl } from './redact.js';
+import { mailAndLinks, type MailAndLinks } from './config-urls.js';
 import { cookieNotice } from './production-checks.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
@@ -19,7 +20,7 @@ export type LeaderElectionMode = 'lockfile' | 'db';
  */
 export type ProcessRole = 'worker' | 'tool';
 
-export interface Config {
+export interface Config extends MailAndLinks {
   /** What start-up should tell the operator about the settings (a value raised to its minimum). */
   notices: string[];
   port: number;
@@ -211,10 +212,11 @@ export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV?.trim() === 'production';
   const cookie = cookieNotice(env, production);
   if (cookie) notices.push(cookie);
+  const port = wholeNumber(env, 'PORT', 3000);
   if (lockStaleMs < MIN_LOCK_STALE_MS) notices.push(`SCHEDULER_LOCK_STALE_MS=${lockStaleMs} is below the lock's minimum of ${MIN_LOCK_STALE_MS} ms; ${MIN_LOCK_STALE_MS} ms is used`);
   return {
     notices,
-    port: wholeNumber(env, 'PORT', 3000),
+    port,
     host: text(env, 'HOST', '0.0.0.0'),
     webConcurrency: wholeNumber(env, 'WEB_CONCURRENCY', os.availableParallelism(), { min: 1 }),
     databaseUrl: databaseUrl(env),
@@ -243,5 +245,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
     metricsPublic: flag(env, 'METRICS_PUBLIC', false),
     liveStreamMaxMs: wholeNumber(env, 'LIVE_STREAM_MAX_MS', 15 * MINUTE, { min: 1000, unit: 'ms' }),
+    ...mailAndLinks(env, port, (message) => new ConfigError(message)),
   };
 }

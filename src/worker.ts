@@ -100,6 +100,7 @@ function workerApp(config: Config, log: Logger, { db, leaderLink, live }: { db: 
     secureCookies: config.cookieSecure,
     trustProxy: config.trustProxy,
     uploads: config.uploads,
+    publicUrl: config.publicUrl,
     // Keyed by a key of its own from the session secret: the same on every host, never the secret itself.
     signInLimits: signInLimitsFor(config, db, deriveKey(loadSessionSecret(config), 'sign-in-limits')),
     metrics: {

@@ -50,7 +50,7 @@ describe(`stages and submissions API on ${testDialect}`, () => {
     assert.equal(pending.body.status, 'pending');
     assert.equal(active.body.status, 'active');
     assert.equal(completed.body.status, 'completed');
-    assert.deepEqual(Object.keys(pending.body).sort(), ['allowedExtensions', 'courseId', 'cutoffDate', 'description', 'endDate', 'id', 'maxFileBytes', 'mode', 'name', 'startDate', 'status']);
+    assert.deepEqual(Object.keys(pending.body).sort(), ['allowedExtensions', 'courseId', 'cutoffDate', 'description', 'endDate', 'id', 'maxFileBytes', 'mode', 'name', 'reminders', 'startDate', 'status']);
     assert.match(pending.body.startDate, ISO_UTC_MS);
 
     const history = await teacher.get(`/api/stages/${completed.body.id}/transitions`);

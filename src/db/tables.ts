@@ -44,6 +44,8 @@ export interface CourseRow {
   teacher_id: number;
   created_at: BigIntColumn;
   updated_at: BigIntColumn;
+  /** A JSON array of ISO-8601 durations new stages start with; null: none. */
+  default_reminders?: string | null;
 }
 
 export interface CourseMemberRow {
@@ -72,6 +74,8 @@ export interface StageRow {
   next_boundary?: BigIntColumn | null;
   /** Null: no late window; else work is taken (marked late) until then. */
   cutoff_date?: BigIntColumn | null;
+  /** A JSON array of ISO-8601 durations before the (effective) end; null: none. */
+  reminders?: string | null;
 }
 
 export interface StageOverrideRow {

@@ -5,6 +5,7 @@ import { numberFromDb } from '../db/rows.js';
 import type { StageRow } from '../db/tables.js';
 import { toIso } from '../time.js';
 import type { StageStatus } from './stage-status.js';
+import { parseReminders } from './reminder-offsets.js';
 import { effectiveMaxFileBytes, parseExtensions, type FilePolicy, type StageMode } from './file-policy.js';
 
 export interface Stage {
@@ -21,6 +22,8 @@ export interface Stage {
   /** Null: UPLOAD_MAX_BYTES. */
   maxFileBytes: number | null;
   allowedExtensions: string[];
+  /** ISO-8601 durations before each student's effective end, longest first (reminder-offsets.ts). */
+  reminders: string[];
 }
 
 export interface StageInput {
@@ -32,6 +35,8 @@ export interface StageInput {
   mode?: StageMode;
   maxFileBytes?: number | null;
   allowedExtensions?: string[];
+  /** Not given on create: the course's default reminders. */
+  reminders?: string[];
 }
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : toIso(ms));
@@ -47,9 +52,15 @@ export function stageJson(stage: Stage, uploadMaxBytes: number) {
   };
 }
 
-/** The stage's columns for its late window, file policy and mode. */
-export function policyColumns(stage: Pick<Stage, 'mode' | 'cutoffDate'> & FilePolicy) {
-  return { cutoff_date: stage.cutoffDate, mode: stage.mode, max_file_bytes: stage.maxFileBytes, allowed_extensions: JSON.stringify(stage.allowedExtensions) };
+/** The stage's columns for its late window, file policy, mode and reminders. */
+export function policyColumns(stage: Pick<Stage, 'mode' | 'cutoffDate' | 'reminders'> & FilePolicy) {
+  return {
+    cutoff_date: stage.cutoffDate,
+    mode: stage.mode,
+    max_file_bytes: stage.maxFileBytes,
+    allowed_extensions: JSON.stringify(stage.allowedExtensions),
+    reminders: JSON.stringify(stage.reminders),
+  };
 }
 
 export const nullableMs = (value: unknown): number | null => (value === null || value === undefined ? null : numberFromDb(value));
@@ -67,6 +78,7 @@ export function toStage(row: StageRow): Stage {
     mode: row.mode === 'team' ? 'team' : 'individual',
     maxFileBytes: nullableMs(row.max_file_bytes),
     allowedExtensions: parseExtensions(row.allowed_extensions),
+    reminders: parseReminders(row.reminders),
   };
 }
 
@@ -79,4 +91,4 @@ export function checkWindow(startDate: number, endDate: number, cutoffDate: numb
 }
 
 export const STAGE_COLUMNS =
-  's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.cutoff_date, s.status, s.mode, s.max_file_bytes, s.allowed_extensions';
+  's.id, s.course_id, s.name, s.description, s.start_date, s.end_date, s.cutoff_date, s.status, s.mode, s.max_file_bytes, s.allowed_extensions, s.reminders';

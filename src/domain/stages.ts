@@ -11,6 +11,8 @@ import { recordTransitions, statusAt } from './stage-status.js';
 import { announceStagesChanged } from './stage-events.js';
 import type { Actor } from './users.js';
 import { pageOf, type Page, type PageRequest } from './paging.js';
+import { checkReminders } from './reminder-offsets.js';
+import { courseDefaultReminders, defaultsThatFit } from './course-reminders.js';
 import { checkWindow, policyColumns, STAGE_COLUMNS, toStage, type Stage, type StageInput } from './stage-row.js';
 
 export { END_NOT_AFTER_START, stageJson, type Stage, type StageInput } from './stage-row.js';
@@ -92,6 +94,9 @@ export async function getManagedStage(db: Knex, actor: Actor, id: number): Promi
 export async function createStage(db: Knex, actor: Actor, courseId: number, input: StageInput): Promise<Stage> {
   await getManagedCourse(db, actor, courseId);
   checkWindow(input.startDate, input.endDate, input.cutoffDate ?? null);
+  const window = { startDate: input.startDate, endDate: input.endDate };
+  // Not given: the course's defaults, those of them that fit in this stage.
+  const reminders = input.reminders !== undefined ? checkReminders(input.reminders, window) : defaultsThatFit(await courseDefaultReminders(db, courseId), window);
   const stage = await db.transaction(async (trx) => {
     const now = await dbNowMs(trx);
     const status = statusAt(input.startDate, input.endDate, now);
@@ -102,7 +107,7 @@ export async function createStage(db: Knex, actor: Actor, courseId: number, inpu
       start_date: input.startDate,
       end_date: input.endDate,
       status,
-      ...policyColumns({ cutoffDate: input.cutoffDate ?? null, mode: input.mode ?? 'individual', maxFileBytes: input.maxFileBytes ?? null, allowedExtensions: input.allowedExtensions ?? [] }),
+      ...policyColumns({ cutoffDate: input.cutoffDate ?? null, mode: input.mode ?? 'individual', maxFileBytes: input.maxFileBytes ?? null, allowedExtensions: input.allowedExtensions ?? [], reminders }),
       created_at: now,
       updated_at: now,
     };
@@ -128,6 +133,8 @@ export async function updateStage(db: Knex, managed: ManagedStage, input: Partia
     const current = toStage((await trx<StageRow>('stages').where({ id }).forUpdate().first())!);
     const next = { ...current, ...definedOnly(input) };
     checkWindow(next.startDate, next.endDate, next.cutoffDate);
+    // New dates may make a kept reminder longer than the stage: refused like a new one.
+    next.reminders = checkReminders(next.reminders, next);
     if (next.mode !== current.mode && (await countStageSubmissions(trx, id)) > 0) {
       throw new ConflictError('The stage has submissions: whether it is individual or team work no longer changes', [{ field: 'mode', message: 'cannot change once work was handed in' }]);
     }

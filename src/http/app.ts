@@ -23,7 +23,10 @@ import { stageRoutes } from './routes/api-stages.js';
 import { teamRoutes } from './routes/api-teams.js';
 import { fileRoutes } from './routes/api-files.js';
 import { overrideRoutes } from './routes/api-overrides.js';
+import { reminderRoutes } from './routes/api-reminders.js';
+import { calendarApiRoutes, calendarFeedRoutes } from './routes/calendar.js';
 import { pageLocals, webRoutes } from './routes/web.js';
+import { notificationBell, webMeRoutes } from './routes/web-me.js';
 
 export interface AppDeps {
   db: Knex;
@@ -43,6 +46,8 @@ export interface AppDeps {
   uploads: UploadSettings;
   /** Routers of further pages (the scheduler console, live stage events), for signed-in browsers. */
   pageRoutes?: RequestHandler[];
+  /** PUBLIC_URL: calendar feed addresses start with it (default http://localhost:3000). */
+  publicUrl?: string;
 }
 
 export const BODY_LIMIT = '100kb';
@@ -71,11 +76,11 @@ function isTokenApiRequest(req: Request): boolean {
  * API does not know ends here with a 404. Everything else leaves the branch
  * at once for the browser path.
  */
-function bearerApi(db: Knex, uploads: UploadSettings, apiRoutes: RequestHandler[]): Router {
+function bearerApi(db: Knex, uploads: UploadSettings, apiRoutes: RequestHandler[], publicUrl: string): Router {
   const branch = Router();
   branch.use((req, _res, next) => next(isTokenApiRequest(req) ? undefined : 'router'));
   branch.use(identify(db), ...apiRoutes);
-  branch.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }));
+  branch.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }), reminderRoutes({ db }), calendarApiRoutes({ db, publicUrl }));
   branch.get('/api/me', (req, res) => res.json(req.actor));
   branch.use(notFound);
   return branch;
@@ -100,6 +105,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(healthRoutes({ db }));
+  const publicUrl = deps.publicUrl ?? 'http://localhost:3000';
   app.use(requestLogger(log));
   app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: secureCookies }));
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h' }));
@@ -109,13 +115,15 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   if (deps.metrics) app.use(metricsRoutes(deps.metrics));
+  // The feed's secret address is its credential: no cookie, session or CSRF.
+  app.use(calendarFeedRoutes({ db, publicUrl }));
   app.use(countRequests);
   // A body that cannot be read is refused by the route that reads it (body.ts).
   app.use(SUBMISSION_PATHS, deferBodyErrors(express.json({ limit: SUBMISSION_BODY_LIMIT })), deferBodyErrors(express.urlencoded({ extended: false, limit: SUBMISSION_BODY_LIMIT })));
   app.use(deferBodyErrors(express.json({ limit: BODY_LIMIT })));
   app.use(deferBodyErrors(express.urlencoded({ extended: false, limit: BODY_LIMIT })));
   const apiRoutes = deps.apiRoutes ?? [];
-  app.use(bearerApi(db, uploads, apiRoutes));
+  app.use(bearerApi(db, uploads, apiRoutes, publicUrl));
   // Browsers from here on. An API call with an Authorization header took the
   // branch above and never gets here; a cookie riding on an API call without
   // one goes through the cookies, the session store and CSRF like a page.
@@ -124,11 +132,12 @@ export function createApp(deps: AppDeps): Express {
   const csrf = csrfProtection({ secret: sessionSecret, secureCookies });
   app.use(csrf.doubleCsrfProtection);
   app.use(identify(db));
-  app.use(pageLocals);
+  app.use(pageLocals, notificationBell(db));
 
   for (const route of [...apiRoutes, ...(deps.pageRoutes ?? [])]) app.use(route);
-  app.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }));
+  app.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }), reminderRoutes({ db }), calendarApiRoutes({ db, publicUrl }));
   app.get('/api/me', (req, res) => res.json(req.actor));
+  app.use(webMeRoutes({ db, publicUrl }));
   app.use(webRoutes({ db, uploads, checkFormToken: formTokenChecker(csrf), signInLimits: deps.signInLimits ?? memorySignInLimits(), secureCookies }));
 
   app.use(notFound);

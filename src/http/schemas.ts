@@ -12,6 +12,15 @@ export const courseSchema = z.strictObject({
 
 export const courseUpdateSchema = courseSchema.partial();
 
+/** A list of reminders as given; whether each is a positive ISO duration that fits is the domain's to say. */
+const reminderList = z
+  .array(z.string().max(40, 'must be ISO-8601 durations such as P1D or PT2H'), { message: 'must be a list of ISO-8601 durations such as ["P1D","PT2H"]' })
+  .nullable()
+  .transform((list) => list ?? []);
+
+/** A course's default reminders for its new stages. */
+export const courseRemindersSchema = z.strictObject({ reminders: reminderList });
+
 const stageFields = {
   name: nonEmpty(200),
   description: z.string().max(10_000, 'must be at most 10000 characters').optional(),
@@ -27,6 +36,8 @@ const stageFields = {
     .max(50, 'must list at most 50 extensions')
     .transform((list) => [...new Set(list.map(normaliseExtension))])
     .optional(),
+  // null: none. Not given on create: the course's defaults. Checked by the domain (reminder-offsets.ts), which names `reminders`.
+  reminders: reminderList.optional(),
 };
 
 export const stageSchema = z.strictObject(stageFields);

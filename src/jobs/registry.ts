@@ -8,6 +8,7 @@ import type { JobDefinition } from './job.js';
 import { nextBoundary, sweepStageStatuses } from './stage-status-sweep.js';
 import { cleanupJobExecutions } from './cleanup-job-executions.js';
 import { cleanupOrphanUploads } from './cleanup-orphan-uploads.js';
+import { nextReminderDue, runDeadlineReminders } from './deadline-reminders.js';
 
 export function jobDefinitions(config: Config): JobDefinition[] {
   return [
@@ -26,6 +27,20 @@ export function jobDefinitions(config: Config): JobDefinition[] {
       timeoutMs: 5 * MINUTE,
       // Also observes the lag of each transition it records (/metrics).
       run: sweepStageStatuses,
+    },
+    {
+      id: 'deadline-reminders',
+      name: 'Deadline reminders',
+      // The safety net; the reminder instants (and email retries) are the real trigger.
+      cron: '* * * * *',
+      timezone: 'UTC',
+      // The next reminder instant of any stage or override, or the next email retry.
+      nextDue: nextReminderDue,
+      // Reminders due while no leader ran, and emails an earlier leader took but never marked.
+      runOnLeaderStart: true,
+      misfire: 'run-once',
+      timeoutMs: 30 * MINUTE,
+      run: runDeadlineReminders,
     },
     {
       id: 'cleanup-job-executions',

@@ -4,6 +4,7 @@ import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { actorOf } from '../auth.js';
 import { canManage, getManagedCourse, type Course } from '../../domain/courses.js';
+import { reminderRows } from '../stage-reminders-view.js';
 import {
   countStageSubmissions,
   createStage,
@@ -122,6 +123,7 @@ async function stagePage({ db, uploads }: StageRouteDeps, actor: Actor, id: numb
     dbNowMs(db),
   ]);
   const handIn = await handInView(db, uploads, actor, stage, course, manage, submissions.items);
+  const reminders = manage ? await reminderRows(db, actor, course, stage.id) : [];
   const zone = course.timezone;
   const overrides = manage ? await teacherOverrides(db, { actor, stage, course }) : [];
   return {
@@ -129,6 +131,7 @@ async function stagePage({ db, uploads }: StageRouteDeps, actor: Actor, id: numb
     stage,
     course,
     canManage: manage,
+    reminders,
     isStudent: actor.role === 'student' && member,
     ...(await stageWindowView(db, stage, zone, { studentId: actor.role === 'student' && member ? actor.id : null, now })),
     transitions: transitions.items.map((t) => ({ ...t, at: formatLocal(t.at, zone), lag: lagText(transitionLagMs(t, stage)) })),

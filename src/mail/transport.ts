@@ -1,0 +1,60 @@
+// The SMTP connection reminders go out through: nodemailer, pooled, built
+// from SMTP_URL. One per delivery run, closed at its end, so no socket
+// outlives the run (and a changed mail server is picked up at the next one).
+import nodemailer, { type Transporter } from 'nodemailer';
+import { SECOND } from '../time.js';
+
+/** Connections kept open to the mail server during a run. */
+export const SMTP_CONNECTIONS = 5;
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** `<...@host>`, fixed per outbox row: a resend is the same message to mail clients. */
+  messageId: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+/** A failure the mail server gave as permanent (5xx): retrying the same message will not help. */
+export function isPermanentSmtpFailure(err: unknown): boolean {
+  const code = (err as { responseCode?: number } | null)?.responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+}
+
+/** What to record of an SMTP failure: the server's answer if it gave one, else the error's message. */
+export function smtpErrorText(err: unknown): string {
+  const e = err as { response?: string; code?: string; message?: string } | null;
+  const text = e?.response ?? e?.message ?? String(err);
+  return (e?.code && !text.includes(e.code) ? `${e.code}: ${text}` : text).slice(0, 1000);
+}
+
+export function smtpMailer(smtpUrl: string, from: string): Mailer {
+  const url = new URL(smtpUrl);
+  const secure = url.protocol === 'smtps:';
+  const transport: Transporter = nodemailer.createTransport({
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    pool: true,
+    maxConnections: SMTP_CONNECTIONS,
+    maxMessages: Number.POSITIVE_INFINITY,
+    connectionTimeout: 10 * SECOND,
+    greetingTimeout: 10 * SECOND,
+    socketTimeout: 30 * SECOND,
+  });
+  return {
+    async send(message) {
+      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+    },
+    close() {
+      transport.close();
+    },
+  };
+}

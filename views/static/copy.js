@@ -1,0 +1,9 @@
+// "Copy" buttons: data-copy names the field whose value goes to the clipboard.
+for (const button of document.querySelectorAll('[data-copy]')) {
+  button.addEventListener('click', () => {
+    const field = document.querySelector(button.dataset.copy);
+    if (!field) return;
+    field.select();
+    navigator.clipboard?.writeText(field.value).then(() => (button.textContent = 'Copied'), () => document.execCommand('copy'));
+  });
+}
