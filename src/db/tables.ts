@@ -23,6 +23,7 @@ export interface UserRow {
   name: string;
   password_hash: string;
   role: string;
+  language: string | null;
   created_at: BigIntColumn;
 }
 

@@ -9,6 +9,7 @@ import { numberFromDbOrNull } from '../db/rows.js';
 import { toIso, toIsoOrNull } from '../time.js';
 import type { User } from './users.js';
 import type { Role } from '../validation.js';
+import { languageFromTag } from '../i18n/languages.js';
 
 const PREFIX = 'cw_';
 
@@ -33,10 +34,10 @@ export async function createApiToken(db: Knex, userId: number, label = '', { now
 // The token and its user in one read, on every API request (read-cache.ts:
 // its rows are kept until the next commit, so the expiry is checked here).
 const TOKEN_USER_SQL =
-  'SELECT t.id AS token_id, t.last_used_at, t.expires_at, u.id, u.email, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id ' +
+  'SELECT t.id AS token_id, t.last_used_at, t.expires_at, u.id, u.email, u.name, u.role, u.language FROM api_tokens t JOIN users u ON u.id = t.user_id ' +
   'WHERE t.token_hash = ?';
 
-type TokenUserRow = Pick<ApiTokenRow, 'last_used_at' | 'expires_at'> & Pick<UserRow, 'id' | 'email' | 'name' | 'role'> & { token_id: number };
+type TokenUserRow = Pick<ApiTokenRow, 'last_used_at' | 'expires_at'> & Pick<UserRow, 'id' | 'email' | 'name' | 'role' | 'language'> & { token_id: number };
 
 export async function userForApiToken(db: Knex, token: string): Promise<User | undefined> {
   const now = Date.now();
@@ -46,7 +47,7 @@ export async function userForApiToken(db: Knex, token: string): Promise<User | u
   if (row.last_used_at === null || now - Number(row.last_used_at) > 60_000) {
     await db('api_tokens').where({ id: row.token_id }).update({ last_used_at: now });
   }
-  return { id: Number(row.id), email: String(row.email), name: String(row.name), role: row.role as Role };
+  return { id: Number(row.id), email: String(row.email), name: String(row.name), role: row.role as Role, language: languageFromTag(row.language) ?? null };
 }
 
 /** A user's tokens, never their secrets; oldest first. */

@@ -13,11 +13,23 @@ interface NotificationRow {
   at: unknown;
   text: string;
   read_at: unknown;
+  end_at: unknown;
+  stage_name: string | null;
+  course_title: string | null;
+  timezone: string | null;
 }
 
 /** A user's newest notices first (at most 200). */
 export async function listNotifications(db: Knex, userId: number) {
-  const rows = await db('notifications').where('user_id', userId).orderBy('id', 'desc').limit(200).select<NotificationRow[]>('id', 'kind', 'stage_id', 'at', 'text', 'read_at');
+  // A reminder's parts as well as its stored English text: a page words it in its reader's language.
+  const rows = await db('notifications as n')
+    .leftJoin('reminder_outbox as r', 'r.id', 'n.outbox_id')
+    .leftJoin('stages as s', 's.id', 'n.stage_id')
+    .leftJoin('courses as c', 'c.id', 's.course_id')
+    .where('n.user_id', userId)
+    .orderBy('n.id', 'desc')
+    .limit(200)
+    .select<NotificationRow[]>('n.id', 'n.kind', 'n.stage_id', 'n.at', 'n.text', 'n.read_at', 'r.end_at', 's.name as stage_name', 'c.title as course_title', 'c.timezone');
   return rows.map((r) => ({
     id: Number(r.id),
     kind: r.kind,
@@ -25,6 +37,10 @@ export async function listNotifications(db: Knex, userId: number) {
     at: toIso(numberFromDb(r.at)),
     text: r.text,
     readAt: toIsoOrNull(numberFromDbOrNull(r.read_at)),
+    reminder:
+      r.kind === 'reminder' && r.end_at != null && r.stage_name !== null && r.course_title !== null && r.timezone !== null
+        ? { stageName: r.stage_name, courseTitle: r.course_title, timezone: r.timezone, endAt: numberFromDb(r.end_at) }
+        : null,
   }));
 }
 

@@ -27,6 +27,7 @@ import { reminderRoutes } from './routes/api-reminders.js';
 import { calendarApiRoutes, calendarFeedRoutes } from './routes/calendar.js';
 import { pageLocals, webRoutes } from './routes/web.js';
 import { notificationBell, webMeRoutes } from './routes/web-me.js';
+import { detectLanguage, languageRoutes, preferSavedLanguage } from './i18n.js';
 
 export interface AppDeps {
   db: Knex;
@@ -79,7 +80,7 @@ function isTokenApiRequest(req: Request): boolean {
 function bearerApi(db: Knex, uploads: UploadSettings, apiRoutes: RequestHandler[], publicUrl: string): Router {
   const branch = Router();
   branch.use((req, _res, next) => next(isTokenApiRequest(req) ? undefined : 'router'));
-  branch.use(identify(db), ...apiRoutes);
+  branch.use(identify(db), preferSavedLanguage, ...apiRoutes);
   branch.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }), reminderRoutes({ db }), calendarApiRoutes({ db, publicUrl }));
   branch.get('/api/me', (req, res) => res.json(req.actor));
   branch.use(notFound);
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes({ db }));
   const publicUrl = deps.publicUrl ?? 'http://localhost:3000';
   app.use(requestLogger(log));
+  app.use(detectLanguage);
   app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } }, hsts: secureCookies }));
   app.use('/static', express.static(path.join(projectRoot, 'views', 'static'), { maxAge: '1h' }));
   // Pages and API answers carry who is signed in: no browser or proxy may keep them.
@@ -131,8 +133,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionMiddleware({ db, secret: sessionSecret, log, secureCookies }), absoluteSessionLifetime());
   const csrf = csrfProtection({ secret: sessionSecret, secureCookies });
   app.use(csrf.doubleCsrfProtection);
-  app.use(identify(db));
-  app.use(pageLocals, notificationBell(db));
+  app.use(identify(db), preferSavedLanguage);
+  app.use(pageLocals, notificationBell(db), languageRoutes(db, secureCookies));
 
   for (const route of [...apiRoutes, ...(deps.pageRoutes ?? [])]) app.use(route);
   app.use('/api', requireActor, courseRoutes({ db, uploads }), stageRoutes({ db, uploads }), teamRoutes({ db }), overrideRoutes({ db }), fileRoutes({ db, uploads }), reminderRoutes({ db }), calendarApiRoutes({ db, publicUrl }));

@@ -3,6 +3,9 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, NotFoundError } from '../errors.js';
 import { isDatabaseUnavailable, unstorableValue } from '../db/errors.js';
+import { translator } from '../i18n/i18n.js';
+import { translateMessage } from '../i18n/messages.js';
+import { languageOf } from './i18n.js';
 
 interface HttpLikeError {
   status?: number;
@@ -39,8 +42,14 @@ export function describeError(err: unknown): { status: number; code: string; mes
 export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundError(`${req.method} ${req.path}`));
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  const { status, code, message, details } = describeError(err);
+  const described = describeError(err);
+  const { status, code } = described;
   if (status >= 500) req.log?.error({ err }, 'request failed');
+  const language = languageOf(req);
+  const message = translateMessage(described.message, language);
+  const details = Array.isArray(described.details)
+    ? (described.details as { message?: unknown }[]).map((d) => (typeof d.message === 'string' ? { ...d, message: translateMessage(d.message, language) } : d))
+    : described.details;
   if (status === 503) res.set('retry-after', '5');
   if (res.headersSent) return;
   res.status(status);
@@ -48,5 +57,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.json({ error: details === undefined ? { code, message } : { code, message, details } });
     return;
   }
+  // An error before the language middleware ran (or in it) still renders.
+  res.locals.t ??= translator(language);
+  res.locals.lang ??= language;
   res.render('error', { title: `${status}`, status, message });
 };

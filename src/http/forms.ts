@@ -4,6 +4,8 @@ import type { Request, Response } from 'express';
 import { ConflictError, PayloadTooLargeError, ValidationError, type AppError, type FieldProblem } from '../errors.js';
 import { readableBody } from './body.js';
 import { END_NOT_AFTER_START } from '../domain/stages.js';
+import { translateMessage } from '../i18n/messages.js';
+import { requestLanguage } from '../i18n/request-language.js';
 
 export type FieldErrors = Record<string, string>;
 
@@ -18,7 +20,8 @@ export function fieldErrorsOf(err: unknown): FieldErrors | undefined {
   else if ((err instanceof ConflictError || err instanceof PayloadTooLargeError) && Array.isArray(err.details)) problems = err.details as FieldProblem[];
   if (!problems) return undefined;
   const errors: FieldErrors = {};
-  for (const { field, message, code } of problems) errors[field] ??= (code && PAGE_WORDING[code]) || message;
+  const language = requestLanguage();
+  for (const { field, message, code } of problems) errors[field] ??= translateMessage((code && PAGE_WORDING[code]) || message, language);
   return errors;
 }
 

@@ -3,6 +3,8 @@
 // course's zone, never the server's or the browser's.
 import { DateTime, IANAZone } from 'luxon';
 import { HOUR } from '../time.js';
+import { formatDateTime } from '../i18n/format.js';
+import { requestLanguage } from '../i18n/request-language.js';
 
 export type LocalInput = { ok: true; ms: number } | { ok: false; message: string };
 
@@ -49,7 +51,7 @@ export function utcMsToLocalInput(ms: number, zone: string): string {
   return local.toFormat("yyyy-MM-dd'T'HH:mm");
 }
 
-/** For people: "12 Mar 2027, 09:00 (Europe/Berlin)". */
+/** For people: "12 Mar 2027, 09:00 (Europe/Berlin)", in the language of the request being served. */
 export function formatLocal(ms: number, zone: string): string {
-  return `${DateTime.fromMillis(ms, { zone }).setLocale('en-GB').toFormat('d MMM yyyy, HH:mm')} (${zone})`;
+  return formatDateTime(ms, zone, requestLanguage());
 }

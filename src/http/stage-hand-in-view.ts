@@ -10,6 +10,7 @@ import type { Submission } from '../domain/submissions.js';
 import { teamOfStudent } from '../domain/teams.js';
 import type { Actor } from '../domain/users.js';
 import { fmtMiB } from './stage-form-policy.js';
+import { say } from '../i18n/request-language.js';
 
 export interface HandInView {
   /** A student of a team stage who is in no team: the form is not shown, the page says why. */
@@ -41,6 +42,6 @@ async function authorsOf(db: Knex, actor: Actor, course: Course, submissions: Su
   const teamIds = [...new Set(submissions.flatMap((s) => (s.teamId === null ? [] : [s.teamId])))];
   const teams = new Map<number, string>();
   if (teamIds.length) for (const row of await db('teams').whereIn('id', teamIds).select<{ id: number; name: string }[]>('id', 'name')) teams.set(Number(row.id), String(row.name));
-  const email = (s: Submission) => emails.get(s.studentId) ?? `student #${s.studentId}`;
-  return Object.fromEntries(submissions.map((s) => [s.id, s.teamId === null ? email(s) : `${teams.get(s.teamId) ?? `team #${s.teamId}`} (by ${email(s)})`]));
+  const email = (s: Submission) => emails.get(s.studentId) ?? say('overrides.studentNumber', { id: s.studentId });
+  return Object.fromEntries(submissions.map((s) => [s.id, s.teamId === null ? email(s) : say('stage.teamBy', { team: teams.get(s.teamId) ?? say('overrides.teamNumber', { id: s.teamId }), by: email(s) })]));
 }

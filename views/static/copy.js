@@ -4,6 +4,6 @@ for (const button of document.querySelectorAll('[data-copy]')) {
     const field = document.querySelector(button.dataset.copy);
     if (!field) return;
     field.select();
-    navigator.clipboard?.writeText(field.value).then(() => (button.textContent = 'Copied'), () => document.execCommand('copy'));
+    navigator.clipboard?.writeText(field.value).then(() => (button.textContent = button.dataset.copied || 'Copied'), () => document.execCommand('copy'));
   });
 }

@@ -17,6 +17,26 @@
   var MINUTE = 60 * 1000;
   var HOUR = 60 * MINUTE;
   var DAY = 24 * HOUR;
+  // The words, in the reader's language, from the page (views/partials/live-texts.ejs).
+  var textsEl = document.getElementById('live-texts');
+  var texts = textsEl ? JSON.parse(textsEl.textContent) : {};
+  var locale = texts.locale || 'en-GB';
+  var announcer = document.getElementById('live-announcer');
+
+  /** A catalogue entry with its {{placeholders}} filled in. */
+  function say(key, values) {
+    return String(texts[key] || key).replace(/\{\{(\w+)\}\}/g, function (_m, name) { return values[name]; });
+  }
+
+  // Each change is spoken once, however many ticks or server events confirm it.
+  var announced = {};
+  function announce(el, key) {
+    var status = el.getAttribute('data-status');
+    var id = el.getAttribute('data-stage-id') + ' ' + key + ' ' + status;
+    if (!announcer || announced[id]) return;
+    announced[id] = true;
+    announcer.textContent = say(key, { name: el.getAttribute('data-name') || '', status: (texts.status || {})[status] || status });
+  }
 
   function elements() {
     return Array.prototype.slice.call(document.querySelectorAll('[data-stage-id]'));
@@ -33,32 +53,38 @@
   }
 
   function clock(ms) {
-    return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(ms));
+    return new Intl.DateTimeFormat(locale, { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+  }
+
+  /** "2 h 13 min", "40 s": what is left, in the reader's units. */
+  function left(ms) {
+    if (ms < MINUTE) return say('seconds', { n: Math.max(1, Math.ceil(ms / 1000)) });
+    var hours = Math.floor(ms / HOUR);
+    var minutes = Math.ceil((ms % HOUR) / MINUTE);
+    if (minutes === 60) {
+      hours += 1;
+      minutes = 0;
+    }
+    var parts = [];
+    if (hours) parts.push(say('hours', { n: hours }));
+    if (minutes || !hours) parts.push(say('minutes', { n: minutes }));
+    return parts.join(' ');
   }
 
   /** "opens in 2 h 13 min", "closes in 40 s", "opens tomorrow at 09:00", "closes on Mon 3 Dec at 17:00". */
   function phrase(verb, at, now) {
-    var left = at - now;
-    if (left < MINUTE) return verb + ' in ' + Math.max(1, Math.ceil(left / 1000)) + ' s';
-    if (left < DAY) {
-      var hours = Math.floor(left / HOUR);
-      var minutes = Math.ceil((left % HOUR) / MINUTE);
-      if (minutes === 60) {
-        hours += 1;
-        minutes = 0;
-      }
-      return verb + ' in ' + (hours ? hours + ' h ' : '') + (minutes || !hours ? minutes + ' min' : '').trim();
-    }
-    var tomorrow = dayKey(now + DAY) === dayKey(at);
-    var day = tomorrow ? 'tomorrow' : 'on ' + new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short' }).format(new Date(at));
-    return verb + ' ' + day + ' at ' + clock(at);
+    if (at - now < DAY) return say(verb + 'In', { left: left(at - now) });
+    var time = clock(at);
+    if (dayKey(now + DAY) === dayKey(at)) return say(verb + 'Tomorrow', { time: time });
+    var day = new Intl.DateTimeFormat(locale, { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short' }).format(new Date(at));
+    return say(verb + 'On', { day: day, time: time });
   }
 
   function describe(status, start, end, cutoff, now) {
     if (status === 'pending') return phrase('opens', start, now);
     if (status === 'active') return phrase('closes', end, now);
-    if (cutoff && now < cutoff) return phrase('late work closes', cutoff, now);
-    return 'closed';
+    if (cutoff && now < cutoff) return phrase('lateCloses', cutoff, now);
+    return say('closed', {});
   }
 
   /** The late cut-off, if any: work is taken (marked late) until then. */
@@ -77,8 +103,9 @@
     if (badge) {
       badge.classList.remove('status--' + was);
       badge.classList.add('status--' + status);
-      badge.textContent = status;
+      badge.textContent = (texts.status || {})[status] || status;
     }
+    announce(el, 'nowStatus');
     return true;
   }
 
@@ -130,6 +157,7 @@
       var cutoff = cutoffOf(el);
       if (cutoff !== null && now >= cutoff && el.getAttribute('data-cutoff-passed') !== 'yes') {
         el.setAttribute('data-cutoff-passed', 'yes');
+        announce(el, 'lateClosed');
         changed = true;
       }
       var countdown = el.querySelector('.countdown');

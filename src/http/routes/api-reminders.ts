@@ -16,7 +16,8 @@ export function reminderRoutes({ db }: { db: Knex }): Router {
 
   router.get('/me/notifications', async (req, res) => {
     const actor = actorOf(req);
-    res.json({ items: await listNotifications(db, actor.id) });
+    // The contract's fields; a reminder's parts are for the pages.
+    res.json({ items: (await listNotifications(db, actor.id)).map(({ reminder: _parts, ...item }) => item) });
   });
 
   router.post('/me/notifications/read-all', async (req, res) => {

@@ -27,6 +27,8 @@ import { courseSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
 import { flash, formValues, renderFormError, withoutBlanks } from '../forms.js';
 import { formatLocal } from '../local-time.js';
+import { requestLanguage, say } from '../../i18n/request-language.js';
+import { translateMessage } from '../../i18n/messages.js';
 
 const PAGE_SIZE = 100;
 /** Stages on a course's timeline; a course has a handful, so more only get a note. */
@@ -45,7 +47,7 @@ export function webCourseRoutes({ db }: { db: Knex }): Router {
 
 async function coursesPage(db: Knex, actor: Actor, after: number | undefined, values: Record<string, string>) {
   const { items, nextCursor } = await listVisibleCourses(db, actor, { limit: PAGE_SIZE, after });
-  return { title: 'Courses', courses: items, nextCursor, canCreate: actor.role !== 'student', values, timezones: TIMEZONES, errors: {} };
+  return { title: say('titles.courses'), courses: items, nextCursor, canCreate: actor.role !== 'student', values, timezones: TIMEZONES, errors: {} };
 }
 
 async function coursePage(db: Knex, actor: Actor, courseId: number, values = { email: '' }, membersAfter?: number) {
@@ -105,7 +107,7 @@ function courseListRoutes(router: Router, db: Knex): void {
     const values = formValues(req.body, COURSE_FIELDS);
     try {
       const course = await createCourse(db, actor, parseInput(courseSchema, withoutBlanks(values)));
-      flash(req, `Course ${course.code} created`);
+      flash(req, say('flash.courseCreated', { code: course.code }));
       res.redirect(303, `/courses/${course.id}`);
     } catch (err) {
       await renderFormError(res, err, 'courses', () => coursesPage(db, actor, undefined, values));
@@ -129,7 +131,7 @@ function courseMemberRoutes(router: Router, db: Knex): void {
     try {
       if (!values.email.trim()) throw ValidationError.field('email', 'is required');
       const member = await addMemberByEmail(db, actor, courseId, values.email);
-      flash(req, `${member.email} added to the course`);
+      flash(req, say('flash.memberAdded', { email: member.email }));
       res.redirect(303, `/courses/${courseId}`);
     } catch (err) {
       await renderFormError(res, err, 'course', () => coursePage(db, actor, courseId, values));
@@ -139,7 +141,7 @@ function courseMemberRoutes(router: Router, db: Knex): void {
   router.post('/courses/:id/members/:userId/remove', async (req, res) => {
     const courseId = parseId(req.params.id);
     await removeMember(db, actorOf(req), courseId, parseId(req.params.userId, 'userId'));
-    flash(req, 'Member removed');
+    flash(req, say('flash.memberRemoved'));
     res.redirect(303, `/courses/${courseId}`);
   });
 }
@@ -149,7 +151,7 @@ function courseDeleteRoutes(router: Router, db: Knex): void {
   async function deletePage(actor: Actor, courseId: number, refusal: string | null = null) {
     const course = await getManagedCourse(db, actor, courseId);
     const submissions = await countCourseSubmissions(db, courseId);
-    return { title: `Delete ${course.code}`, course, submissions, isAdmin: actor.role === 'admin', refusal };
+    return { title: say('titles.deleteCourse', { code: course.code }), course, submissions, isAdmin: actor.role === 'admin', refusal };
   }
 
   router.get('/courses/:id/delete', async (req, res) => {
@@ -165,10 +167,10 @@ function courseDeleteRoutes(router: Router, db: Knex): void {
       await deleteCourse(db, actor, course.id, { force });
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
-      res.status(409).render('course-delete', await deletePage(actor, course.id, err.message));
+      res.status(409).render('course-delete', await deletePage(actor, course.id, translateMessage(err.message, requestLanguage())));
       return;
     }
-    flash(req, `Course ${course.code} deleted`);
+    flash(req, say('flash.courseDeleted', { code: course.code }));
     res.redirect(303, '/courses');
   });
 }

@@ -6,6 +6,7 @@ import { actorOf } from '../auth.js';
 import { listNotifications, markAllRead, unreadCount } from '../../domain/notifications.js';
 import { hasFeed, newFeedToken } from '../../domain/calendar-feeds.js';
 import { feedUrl } from './calendar.js';
+import { say } from '../../i18n/request-language.js';
 
 /** The bell's count on every page a signed-in person reads. */
 export function notificationBell(db: Knex): RequestHandler {
@@ -22,19 +23,19 @@ export function webMeRoutes({ db, publicUrl }: { db: Knex; publicUrl: string }):
   const router = Router();
   router.use(['/notifications', '/profile'], (req, res, next) => (req.actor ? next() : res.redirect(303, '/login')));
   router.get('/notifications', async (req, res) => {
-    res.render('notifications', { title: 'Notifications', notifications: await listNotifications(db, actorOf(req).id) });
+    res.render('notifications', { title: say('titles.notifications'), notifications: await listNotifications(db, actorOf(req).id) });
   });
   router.post('/notifications/read-all', async (req, res) => {
     await markAllRead(db, actorOf(req).id);
     res.redirect(303, '/notifications');
   });
   router.get('/profile', async (req, res) => {
-    res.render('profile', { title: 'Profile', feedUrl: null, hasFeed: await hasFeed(db, actorOf(req).id) });
+    res.render('profile', { title: say('titles.profile'), feedUrl: null, hasFeed: await hasFeed(db, actorOf(req).id) });
   });
   // Only the hash is kept: the address is shown once, when it is made.
   router.post('/profile/calendar', async (req, res) => {
     const url = feedUrl(publicUrl, await newFeedToken(db, actorOf(req).id));
-    res.render('profile', { title: 'Profile', feedUrl: url, hasFeed: true });
+    res.render('profile', { title: say('titles.profile'), feedUrl: url, hasFeed: true });
   });
   return router;
 }

@@ -16,6 +16,7 @@ import { parseId } from '../../validation.js';
 import { readableBody } from '../body.js';
 import { flash, formValues, renderFormError } from '../forms.js';
 import { formatLocal, localInputToUtcMs, utcMsToLocalInput } from '../local-time.js';
+import { say } from '../../i18n/request-language.js';
 
 /** The most students a course's override form lists; the API takes any. */
 const MAX_LISTED_STUDENTS = 2000;
@@ -32,7 +33,7 @@ async function overrideCandidates(db: Knex, managed: ManagedStage): Promise<Cand
   const { actor, stage } = managed;
   const [members, teams] = await Promise.all([listMembers(db, actor, stage.courseId, { limit: MAX_LISTED_STUDENTS }), listTeams(db, actor, stage.courseId)]);
   const students = members.items.map((m) => ({ key: `user:${m.id}`, id: m.id, label: `${m.name} (${m.email})` }));
-  const teamList = teams.map((t) => ({ key: `team:${t.id}`, id: t.id, label: `Team ${t.name}` }));
+  const teamList = teams.map((t) => ({ key: `team:${t.id}`, id: t.id, label: say('overrides.team', { name: t.name }) }));
   return { students, teams: teamList, names: new Map([...students, ...teamList].map((c) => [c.key, c.label])) };
 }
 
@@ -44,7 +45,7 @@ function overrideRows(overrides: Override[], stage: Stage, course: Course, names
   return overrides.map((o) => ({
     id: o.id,
     key: keyOf(o),
-    who: names.get(keyOf(o)) ?? (o.teamId !== null ? `Team #${o.teamId}` : `Student #${o.userId}`),
+    who: names.get(keyOf(o)) ?? (o.teamId !== null ? say('overrides.teamNumber', { id: o.teamId }) : say('overrides.studentNumber', { id: o.userId })),
     start: o.startDate === null ? null : formatLocal(o.startDate, zone),
     end: formatLocal(o.endDate, zone),
     cutoff: o.cutoffDate === null ? null : formatLocal(o.cutoffDate, zone),
@@ -114,7 +115,7 @@ async function formPage(db: Knex, managed: ManagedStage, values: WindowValues, c
   const { stage, course } = managed;
   const candidates = await overrideCandidates(db, managed);
   return {
-    title: `Extend ${stage.name}`,
+    title: say('titles.extend', { name: stage.name }),
     stage,
     course,
     candidates,
@@ -158,7 +159,7 @@ export function webOverrideRoutes({ db }: { db: Knex }): Router {
       } catch (err) {
         throw asFormError(err, who, candidates.names);
       }
-      flash(req, inputs.length === 1 ? `Extended for ${candidates.names.get(who[0])}` : `Extended for ${inputs.length} students and teams`);
+      flash(req, inputs.length === 1 ? say('flash.extendedFor', { who: candidates.names.get(who[0]) }) : say('flash.extendedForMany', { count: inputs.length }));
       res.redirect(303, `/stages/${managed.stage.id}#overrides`);
     } catch (err) {
       await renderFormError(res, err, 'override-form', () => formPage(db, managed, values, who));
@@ -168,7 +169,7 @@ export function webOverrideRoutes({ db }: { db: Knex }): Router {
   router.post('/overrides/:id/delete', async (req, res) => {
     const found = await getManagedOverride(db, actorOf(req), parseId(req.params.id));
     await deleteOverride(db, found);
-    flash(req, 'Override removed: the stage’s own dates apply again');
+    flash(req, say('flash.overrideRemoved'));
     res.redirect(303, `/stages/${found.managed.stage.id}#overrides`);
   });
 

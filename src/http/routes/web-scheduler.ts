@@ -11,6 +11,8 @@ import { leaderRequests, type LeaderPort } from '../../scheduler/leader-link.js'
 import type { RunJobResult } from '../../scheduler/run-now.js';
 import { describeCatchUp } from '../../scheduler/pause.js';
 import { flash } from '../forms.js';
+import { requestLanguage, say } from '../../i18n/request-language.js';
+import { translateMessage } from '../../i18n/messages.js';
 
 /** The job whose due timer follows the stage boundaries. */
 const STAGE_SWEEP = 'stage-status-sweep';
@@ -29,6 +31,11 @@ const adminPage: RequestHandler = (req, res, next) => {
   next();
 };
 
+/** A flash in the reader's language: the console's notices are worded as the CLI words them. */
+function note(req: Request, text: string): void {
+  flash(req, translateMessage(text, requestLanguage()));
+}
+
 export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; scheduler: LeaderPort; lockPath: string }): Router {
   const router = Router();
 
@@ -39,7 +46,7 @@ export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; sche
     // The next stage boundary the leader's due timer is armed for, and the stages at it.
     const armedAt = status.jobs.find((j) => j.id === STAGE_SWEEP)?.nextDueAt ?? null;
     const armed = armedAt ? { at: armedAt, ...(await stagesAtBoundary(db, Date.parse(armedAt))) } : null;
-    return { title: 'Scheduler', ...status, armed, lockState: leadership.state, lockPath, ...history, busiest, chartStatuses: CHART_STATUSES, csrfToken: req.csrfToken?.() };
+    return { title: say('titles.scheduler'), ...status, armed, lockState: leadership.state, lockPath, ...history, busiest, chartStatuses: CHART_STATUSES, csrfToken: req.csrfToken?.() };
   }
 
   router.get('/scheduler', adminPage, async (req, res) => {
@@ -54,17 +61,17 @@ export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; sche
 
   router.post('/scheduler/jobs/:id/run', adminPage, async (req, res) => {
     const jobId = String(req.params.id);
-    flash(req, describeRun(jobId, await controls.run(jobId)));
+    note(req, describeRun(jobId, await controls.run(jobId)));
     res.redirect(303, '/scheduler');
   });
 
   router.post('/scheduler/jobs/:id/pause', adminPage, async (req, res) => {
     const jobId = String(req.params.id);
     if (!controls.knows(jobId)) {
-      flash(req, `There is no job "${jobId}"`);
+      note(req, `There is no job "${jobId}"`);
     } else {
       await controls.pause(jobId);
-      flash(req, `${jobId} is paused: its fires are recorded as skipped until it is resumed`);
+      note(req, `${jobId} is paused: its fires are recorded as skipped until it is resumed`);
     }
     res.redirect(303, '/scheduler');
   });
@@ -72,10 +79,10 @@ export function webSchedulerRoutes({ db, scheduler, lockPath }: { db: Knex; sche
   router.post('/scheduler/jobs/:id/resume', adminPage, async (req, res) => {
     const jobId = String(req.params.id);
     if (!controls.knows(jobId)) {
-      flash(req, `There is no job "${jobId}"`);
+      note(req, `There is no job "${jobId}"`);
     } else {
       const { catchUp } = await controls.resume(jobId);
-      flash(req, `${jobId} is resumed; ${describeCatchUp(jobId, catchUp)}`);
+      note(req, `${jobId} is resumed; ${describeCatchUp(jobId, catchUp)}`);
     }
     res.redirect(303, '/scheduler');
   });

@@ -33,6 +33,8 @@ import { transitionLagMs } from '../../domain/stage-boundaries.js';
 import { EMPTY_POLICY, fmtMiB, POLICY_FIELDS, policyFromForm, policyValues } from '../stage-form-policy.js';
 import type { UploadSettings } from '../../config.js';
 import { teacherOverrides } from './web-overrides.js';
+import { requestLanguage, say } from '../../i18n/request-language.js';
+import { translateMessage } from '../../i18n/messages.js';
 
 /** Judges a multipart form's CSRF token (csrf.ts formTokenChecker). */
 export type FormTokenCheck = (req: Request, token: string | undefined) => void;
@@ -46,7 +48,7 @@ interface StageRouteDeps {
 /** A transition's lag for the history: "120 ms", "2.5 s"; null when it has none (edits). */
 function lagText(lagMs: number | null): string | null {
   if (lagMs === null) return null;
-  return lagMs < 1000 ? `${lagMs} ms` : `${(lagMs / 1000).toFixed(1)} s`;
+  return lagMs < 1000 ? say('units.ms', { n: lagMs }) : say('units.s', { n: (lagMs / 1000).toFixed(1) });
 }
 
 /** Submissions per stage page, newest first; older ones are a link away. */
@@ -104,7 +106,7 @@ export function webStageRoutes(deps: StageRouteDeps): Router {
 
 function formPage(uploads: UploadSettings, course: Course, stage: Stage | null, values: StageValues) {
   return {
-    title: stage ? `Edit ${stage.name}` : 'New stage',
+    title: stage ? say('titles.editStage', { name: stage.name }) : say('titles.newStage'),
     course,
     stage,
     values,
@@ -160,7 +162,7 @@ function stageFormRoutes(router: Router, { db, uploads }: StageRouteDeps): void 
     const values = formValues(req.body, STAGE_FIELDS);
     try {
       const stage = await createStage(db, actor, course.id, stageInput(values, course.timezone, uploads.maxBytes));
-      flash(req, `Stage "${stage.name}" created`);
+      flash(req, say('flash.stageCreated', { name: stage.name }));
       res.redirect(303, `/courses/${course.id}`);
     } catch (err) {
       await renderFormError(res, err, 'stage-form', () => formPage(uploads, course, null, values));
@@ -178,7 +180,7 @@ function stageFormRoutes(router: Router, { db, uploads }: StageRouteDeps): void 
     const values = formValues(req.body, STAGE_FIELDS);
     try {
       const updated = await updateStage(db, managed, stageInput(values, course.timezone, uploads.maxBytes));
-      flash(req, `Stage "${updated.name}" saved`);
+      flash(req, say('flash.stageSaved', { name: updated.name }));
       res.redirect(303, `/stages/${stage.id}`);
     } catch (err) {
       await renderFormError(res, err, 'stage-form', () => formPage(uploads, course, stage, values));
@@ -204,11 +206,11 @@ function stageViewRoutes(router: Router, deps: StageRouteDeps): void {
       const target = await getStageToSubmitTo(db, actor, id);
       const form = { checkToken: (token: string | undefined) => checkFormToken(req, token) };
       await handIn({ db, uploads }, req, actor, target, { form, onFields: (fields) => (values = formValues(fields, ['body', 'link'])) });
-      flash(req, 'Your work was handed in');
+      flash(req, say('flash.handedIn'));
       res.redirect(303, `/stages/${id}`);
     } catch (err) {
       if (err instanceof ConflictError) {
-        res.status(409).render('stage', await stagePage(deps, actor, id, { values, refusal: err.message }));
+        res.status(409).render('stage', await stagePage(deps, actor, id, { values, refusal: translateMessage(err.message, requestLanguage()) }));
         return;
       }
       await renderFormError(res, err, 'stage', () => stagePage(deps, actor, id, { values }));
@@ -221,7 +223,7 @@ function stageDeleteRoutes(router: Router, db: Knex): void {
   async function deletePage(actor: Actor, id: number, refusal: string | null = null) {
     const { stage, course } = await getManagedStage(db, actor, id);
     const submissions = await countStageSubmissions(db, stage.id);
-    return { title: `Delete ${stage.name}`, stage, course, submissions, isAdmin: actor.role === 'admin', refusal };
+    return { title: say('titles.deleteStage', { name: stage.name }), stage, course, submissions, isAdmin: actor.role === 'admin', refusal };
   }
 
   router.get('/stages/:id/delete', async (req, res) => {
@@ -238,10 +240,10 @@ function stageDeleteRoutes(router: Router, db: Knex): void {
       await deleteStage(db, managed, { force });
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
-      res.status(409).render('stage-delete', await deletePage(actor, stage.id, err.message));
+      res.status(409).render('stage-delete', await deletePage(actor, stage.id, translateMessage(err.message, requestLanguage())));
       return;
     }
-    flash(req, `Stage "${stage.name}" deleted`);
+    flash(req, say('flash.stageDeleted', { name: stage.name }));
     res.redirect(303, `/courses/${course.id}`);
   });
 }

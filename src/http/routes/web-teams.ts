@@ -10,6 +10,8 @@ import { teamSchema } from '../schemas.js';
 import { parseId, parseInput } from '../../validation.js';
 import { flash, formValues, withoutBlanks } from '../forms.js';
 import type { Request } from 'express';
+import { requestLanguage, say } from '../../i18n/request-language.js';
+import { translateMessage } from '../../i18n/messages.js';
 
 /** A refused team form: the message goes back to the course page, at its teams. */
 async function orBack(req: Request, res: Response, courseId: number, work: () => Promise<string>): Promise<void> {
@@ -17,7 +19,7 @@ async function orBack(req: Request, res: Response, courseId: number, work: () =>
     flash(req, await work());
   } catch (err) {
     if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
-    flash(req, err.message);
+    flash(req, translateMessage(err.message, requestLanguage()));
   }
   res.redirect(303, `/courses/${courseId}#teams`);
 }
@@ -30,7 +32,7 @@ export function webTeamRoutes({ db }: { db: Knex }): Router {
     const courseId = parseId(req.params.id);
     await orBack(req, res, courseId, async () => {
       const team = await createTeam(db, actor, courseId, parseInput(teamSchema, withoutBlanks(formValues(req.body, ['name']))));
-      return `Team "${team.name}" created`;
+      return say('flash.teamCreated', { name: team.name });
     });
   });
 
@@ -40,7 +42,7 @@ export function webTeamRoutes({ db }: { db: Knex }): Router {
     const { userId, teamId } = formValues(req.body, ['userId', 'teamId']);
     await orBack(req, res, courseId, async () => {
       await assignStudent(db, actor, courseId, parseId(userId, 'userId'), teamId === '' ? null : parseId(teamId, 'teamId'));
-      return teamId === '' ? 'Student taken out of their team' : 'Student moved';
+      return teamId === '' ? say('flash.studentOutOfTeam') : say('flash.studentMoved');
     });
   });
 
@@ -49,7 +51,7 @@ export function webTeamRoutes({ db }: { db: Knex }): Router {
     const { team, course } = await getManagedTeam(db, actor, parseId(req.params.id));
     await orBack(req, res, course.id, async () => {
       const renamed = await updateTeam(db, actor, team.id, parseInput(teamSchema.pick({ name: true }), withoutBlanks(formValues(req.body, ['name']))));
-      return `Team "${team.name}" renamed to "${renamed.name}"`;
+      return say('flash.teamRenamed', { from: team.name, to: renamed.name });
     });
   });
 
@@ -59,7 +61,7 @@ export function webTeamRoutes({ db }: { db: Knex }): Router {
     await orBack(req, res, course.id, async () => {
       if (team.memberIds.length > 0) throw new ConflictError(`Team "${team.name}" still has members: move them out first`);
       await deleteTeam(db, actor, team.id);
-      return `Team "${team.name}" deleted`;
+      return say('flash.teamDeleted', { name: team.name });
     });
   });
 

@@ -19,7 +19,8 @@ import type { UploadSettings } from '../../config.js';
 export const pageLocals: RequestHandler = (req, res, next) => {
   if (req.path.startsWith('/api/')) return next();
   res.locals.actor = req.actor;
-  if (req.actor) res.locals.csrfToken = req.csrfToken!();
+  // Every page's footer has the language switch, a form: visitors get a token too.
+  res.locals.csrfToken = req.csrfToken!();
   // Only a page view consumes the flash, so a stray POST cannot swallow it.
   if (req.method === 'GET' && req.session?.flash) {
     res.locals.flash = req.session.flash;
@@ -33,11 +34,6 @@ const requireSignIn: RequestHandler = (req, res, next) => {
   else res.redirect(303, '/login');
 };
 
-/** "3 minutes": a wait in whole minutes, rounded up. */
-function minutesText(seconds: number): string {
-  const minutes = Math.ceil(seconds / 60);
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-}
 
 export interface WebDeps {
   db: Knex;
@@ -53,7 +49,7 @@ export function webRoutes({ db, uploads, checkFormToken, signInLimits, secureCoo
   router.get('/login', (req, res) => {
     if (req.actor) return res.redirect(303, '/courses');
     // The token is tied to a signed anonymous cookie (csrf.ts): no session is stored for a visit.
-    res.render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: null, email: '' });
+    res.render('login', { title: req.t('login.heading'), csrfToken: req.csrfToken!(), error: null, email: '' });
   });
 
   router.post('/login', async (req, res, next) => {
@@ -69,12 +65,13 @@ export function webRoutes({ db, uploads, checkFormToken, signInLimits, secureCoo
       res
         .status(429)
         .set('retry-after', String(verdict.retryAfterSeconds))
-        .render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: `Too many attempts; try again in ${minutesText(verdict.retryAfterSeconds)}`, email });
+        // A wait in whole minutes, rounded up.
+        .render('login', { title: req.t('login.heading'), csrfToken: req.csrfToken!(), error: req.t('login.tooMany', { count: Math.ceil(verdict.retryAfterSeconds / 60) }), email });
       return;
     }
     const user = await authenticate(db, email, text('password'));
     if (!user) {
-      res.status(401).render('login', { title: 'Sign in', csrfToken: req.csrfToken!(), error: 'Email or password is wrong', email });
+      res.status(401).render('login', { title: req.t('login.heading'), csrfToken: req.csrfToken!(), error: req.t('login.wrong'), email });
       return;
     }
     await signInLimits.succeeded(email, address);
