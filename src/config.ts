@@ -7,7 +7,7 @@ import { IANAZone } from 'luxon';
 import cronParser from 'cron-parser';
 import { MINUTE, SECOND } from './time.js';
 import { redactUrl } from './redact.js';
-import { mailAndLinks, type MailAndLinks } from './config-urls.js';
+import { mailAndLinks, isMysqlUrl, type MailAndLinks } from './config-urls.js';
 import { cookieNotice } from './production-checks.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
@@ -159,7 +159,7 @@ function trustProxy(env: Env): TrustProxy {
 
 function databaseUrl(env: Env): string {
   const raw = text(env, 'DATABASE_URL', 'sqlite:./data/coursework.sqlite');
-  if (!/^(sqlite:.+|mysql:\/\/.+)$/.test(raw)) {
+  if (!/^sqlite:.+$/.test(raw) && !isMysqlUrl(raw)) {
     throw new ConfigError(`Expected DATABASE_URL to be sqlite:PATH or mysql://user:pass@host:port/db, got "${redactUrl(raw)}"`);
   }
   return raw;
