@@ -92,7 +92,7 @@ describe(`sign-in rate limit in one process, on ${testDialect}`, () => {
     assertTooMany(await signIn('203.0.113.201', PASSWORD), 'a stranger with the right password');
     // The owner, at home, is not locked out by any of it.
     assert.equal((await signIn('198.51.100.30', PASSWORD)).status, 303, 'the owner signs in again');
-    const rows = (await t.db(KNOWN_ADDRESSES_TABLE).select('key')) as Array<{ key: string }>;
+    const rows = await t.db<{ key: string }>(KNOWN_ADDRESSES_TABLE).select('key');
     assert.ok(rows.length > 0 && rows.every(({ key }) => /^[0-9a-f]{64}$/.test(key)), 'known addresses are kept as HMACs only');
   });
 

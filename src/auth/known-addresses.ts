@@ -14,6 +14,11 @@ export const KNOWN_ADDRESSES_TABLE = 'sign_in_known_addresses';
 /** An address not signed in from for this long is a stranger again. */
 export const KNOWN_FOR_MS = 90 * 24 * 60 * 60 * 1000;
 
+interface KnownAddressRow {
+  key: string;
+  last_signed_in_at: number;
+}
+
 export interface KnownAddresses {
   /** `account` and `address` as the counters key them (normalised, the address by its /64). */
   has(account: string, address: string): Promise<boolean>;
@@ -38,11 +43,11 @@ export function databaseKnownAddresses(db: Knex, hmacKey: string): KnownAddresse
   const key = (account: string, address: string) => createHmac('sha256', hmacKey).update(`${account}@${address}`).digest('hex');
   return {
     async has(account, address) {
-      const row = (await db(KNOWN_ADDRESSES_TABLE).where({ key: key(account, address) }).where('last_signed_in_at', '>', Date.now() - KNOWN_FOR_MS).first('key')) as { key: string } | undefined;
+      const row = await db<KnownAddressRow>(KNOWN_ADDRESSES_TABLE).where({ key: key(account, address) }).where('last_signed_in_at', '>', Date.now() - KNOWN_FOR_MS).first('key');
       return row !== undefined;
     },
     async remember(account, address) {
-      await db(KNOWN_ADDRESSES_TABLE).insert({ key: key(account, address), last_signed_in_at: Date.now() }).onConflict('key').merge(['last_signed_in_at']);
+      await db<KnownAddressRow>(KNOWN_ADDRESSES_TABLE).insert({ key: key(account, address), last_signed_in_at: Date.now() }).onConflict('key').merge(['last_signed_in_at']);
     },
   };
 }
