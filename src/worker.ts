@@ -13,6 +13,8 @@ import { createApp } from './http/app.js';
 import { deriveKey, loadSessionSecret } from './secrets.js';
 import { signInLimitsFor } from './auth/sign-in-limits.js';
 import { capConnections, workerConnectionCap } from './http/connection-cap.js';
+import { hashGate } from './auth/hash-gate.js';
+import { hostHashPlaces } from './cluster/hash-places.js';
 import { jobDefinitions } from './jobs/registry.js';
 import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './leadership/create-election.js';
@@ -75,6 +77,8 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid, at: message.at });
   });
 
+  // Every password hash also takes a place under the host's ceiling, held by the primary for all workers.
+  if (inCluster()) hashGate.useHostCeiling(hostHashPlaces());
   const app = workerApp(config, log, { db, leaderLink, live });
   const server = await listen(app, config, log);
   startLeading(leadership);
