@@ -54,3 +54,18 @@ export function checkPublicUrl(raw: string): { url: string } | { problem: string
   }
   return { url: url.toString().replace(/\/+$/, '') };
 }
+
+/**
+ * A mysql:// URL that parses, with a host. One that does not (a password with
+ * `#`, `/` or `?` not percent-encoded) is refused at start, naming
+ * DATABASE_URL: the driver would fail later with a bare "Invalid URL" whose
+ * error object carries the raw value, password and all.
+ */
+export function isMysqlUrl(raw: string): boolean {
+  if (!raw.startsWith('mysql://')) return false;
+  try {
+    return new URL(raw).hostname !== '';
+  } catch {
+    return false;
+  }
+}

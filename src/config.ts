@@ -7,7 +7,8 @@ import { IANAZone } from 'luxon';
 import cronParser from 'cron-parser';
 import { MINUTE, SECOND } from './time.js';
 import { redactUrl } from './redact.js';
-import { mailAndLinks, type MailAndLinks } from './config-urls.js';
+import { mailAndLinks, isMysqlUrl, type MailAndLinks } from './config-urls.js';
+import { hashCeilingSettings, type HashCeilingSettings } from './config-limits.js';
 import { cookieNotice } from './production-checks.js';
 
 export type LeaderElectionMode = 'lockfile' | 'db';
@@ -20,7 +21,7 @@ export type LeaderElectionMode = 'lockfile' | 'db';
  */
 export type ProcessRole = 'worker' | 'tool';
 
-export interface Config extends MailAndLinks {
+export interface Config extends MailAndLinks, HashCeilingSettings {
   /** What start-up should tell the operator about the settings (a value raised to its minimum). */
   notices: string[];
   port: number;
@@ -72,7 +73,6 @@ export interface UploadSettings {
   maxBytes: number;
 }
 
-/** 25 MiB. */
 export const DEFAULT_UPLOAD_MAX_BYTES = 25 * 1024 * 1024;
 
 /** What Express's `trust proxy` takes: false, a hop count, or a comma-separated list of addresses, CIDRs and proxy-addr's names. */
@@ -159,7 +159,7 @@ function trustProxy(env: Env): TrustProxy {
 
 function databaseUrl(env: Env): string {
   const raw = text(env, 'DATABASE_URL', 'sqlite:./data/coursework.sqlite');
-  if (!/^(sqlite:.+|mysql:\/\/.+)$/.test(raw)) {
+  if (!/^sqlite:.+$/.test(raw) && !isMysqlUrl(raw)) {
     throw new ConfigError(`Expected DATABASE_URL to be sqlite:PATH or mysql://user:pass@host:port/db, got "${redactUrl(raw)}"`);
   }
   return raw;
@@ -222,7 +222,6 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: databaseUrl(env),
     leaderElection: oneOf(env, 'LEADER_ELECTION', ['lockfile', 'db'] as const, 'lockfile'),
     schedulerLockFile: text(env, 'SCHEDULER_LOCK_FILE', '/tmp/coursework-scheduler.lock'),
-    // proper-lockfile silently raises anything lower to 2000 ms: raised here, and said (notices).
     schedulerLockStaleMs: Math.max(lockStaleMs, MIN_LOCK_STALE_MS),
     schedulerRetryMs: wholeNumber(env, 'SCHEDULER_RETRY_MS', 5 * SECOND, { min: 100, unit: 'ms' }),
     leaderLeaseMs: wholeNumber(env, 'LEADER_LEASE_MS', 15 * SECOND, { min: 1000, unit: 'ms' }),
@@ -246,5 +245,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPublic: flag(env, 'METRICS_PUBLIC', false),
     liveStreamMaxMs: wholeNumber(env, 'LIVE_STREAM_MAX_MS', 15 * MINUTE, { min: 1000, unit: 'ms' }),
     ...mailAndLinks(env, port, (message) => new ConfigError(message)),
+    ...hashCeilingSettings(env, (message) => new ConfigError(message)),
   };
 }

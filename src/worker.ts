@@ -12,6 +12,9 @@ import { isMysql } from './db/dialect.js';
 import { createApp } from './http/app.js';
 import { deriveKey, loadSessionSecret } from './secrets.js';
 import { signInLimitsFor } from './auth/sign-in-limits.js';
+import { capConnections, workerConnectionCap } from './http/connection-cap.js';
+import { hashGate } from './auth/hash-gate.js';
+import { hostHashPlaces } from './cluster/hash-places.js';
 import { jobDefinitions } from './jobs/registry.js';
 import { createAlerter } from './scheduler/alerts.js';
 import { createElection, describeLock } from './leadership/create-election.js';
@@ -74,6 +77,8 @@ export async function startWorker(config: Config, log: Logger): Promise<void> {
     if (message.type === 'bid-now') leadership?.bidNow({ kind: message.reason, previousPid: message.previousPid, at: message.at });
   });
 
+  // Every password hash also takes a place under the host's ceiling, held by the primary for all workers.
+  if (inCluster()) hashGate.useHostCeiling(hostHashPlaces());
   const app = workerApp(config, log, { db, leaderLink, live });
   const server = await listen(app, config, log);
   startLeading(leadership);
@@ -146,7 +151,15 @@ async function listen(app: ReturnType<typeof createApp>, config: Config, log: Lo
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
-  log.info({ port: config.port, host: config.host }, 'worker listening');
+  const maxConnections = workerConnectionCap();
+  let lastRefusalLog = 0;
+  capConnections(server, maxConnections, () => {
+    // One line a minute at most: a flood of refusals must not become a flood of log lines.
+    if (Date.now() - lastRefusalLog < 60 * SECOND) return;
+    lastRefusalLog = Date.now();
+    log.warn({ maxConnections }, 'connection refused: this worker holds as many connections as its open-file limit allows');
+  });
+  log.info({ port: config.port, host: config.host, maxConnections }, 'worker listening');
   return server;
 }
 

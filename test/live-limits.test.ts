@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { apiClient, courseOfTeacherWithActiveStage, startTestServer, userWithToken, type TestServer } from './helpers/http.js';
+import { apiClient, Browser, courseOfTeacherWithActiveStage, startTestServer, userWithToken, type TestServer } from './helpers/http.js';
 import { createLogger } from '../src/log.js';
 import { LiveStages } from '../src/http/live-stages.js';
 import { openFilesSoftLimit, StreamAdmission, workerStreamCap } from '../src/http/live-admission.js';
@@ -52,9 +52,11 @@ interface OpenStream {
   close(): void;
 }
 
-function openStream(token: string): Promise<OpenStream> {
+/** A stream opened with an API token, or with other headers (a session cookie). */
+function openStream(credentials: string | Record<string, string>): Promise<OpenStream> {
+  const headers = typeof credentials === 'string' ? { authorization: `Bearer ${credentials}` } : credentials;
   return new Promise((resolve, reject) => {
-    const req = http.get(`${server.baseUrl}/courses/${courseId}/live`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = http.get(`${server.baseUrl}/courses/${courseId}/live`, { headers }, (res) => {
       let done = false;
       const ended = new Promise<void>((end) =>
         res.on('end', () => {
@@ -107,6 +109,19 @@ test('a stream ends after its lifetime, and a revoked token cannot reconnect', a
   await within(stream.ended, 20 * LIFETIME_MS, 'the stream to reach its lifetime');
   const reconnect = await openStream(token);
   assert.equal(reconnect.status, 401);
+});
+
+test('an ended session stops receiving at the latest at the end of its stream: the reconnect is refused', async () => {
+  const { user } = await userWithToken(t.db, 'admin', 'session');
+  const browser = new Browser(server.baseUrl);
+  await browser.login(user.email, 'password-123');
+  const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  const stream = await openStream({ cookie });
+  assert.equal(stream.status, 200, 'the session follows the course');
+  const out = await browser.post('/logout', { _csrf: Browser.csrfFrom((await browser.get('/courses')).text) });
+  assert.equal(out.status, 303);
+  await within(stream.ended, 20 * LIFETIME_MS, 'the stream to reach its lifetime');
+  assert.equal((await openStream({ cookie })).status, 401, 'the ended session cannot reconnect');
 });
 
 test('a member removed from the course stops receiving at once; the teacher keeps the stream', async () => {

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, ConfigError } from '../src/config.js';
 import { productionRefusal } from '../src/production-checks.js';
+import { redactUrl } from '../src/redact.js';
 import { loadSessionSecret, sessionSecretFile } from '../src/secrets.js';
 
 test('COOKIE_SECURE defaults to true with NODE_ENV=production; an explicit false wins, with a notice', () => {
@@ -57,6 +58,37 @@ test('a bad DATABASE_URL or webhook URL is named without its user info or query 
   assert.match(db, /postgres:\/\/\*\*\*@db\.internal:5432\/cw\?\*\*\*/);
   const hook = message({ ALERT_WEBHOOK_URL: 'ftp://bot:s3cret@hooks.example/x?token=t0ken' });
   assert.doesNotMatch(hook, /s3cret|t0ken/);
+});
+
+test('a password typed without percent-encoding (with / ? # @ in it) is never repeated, for DATABASE_URL or SMTP_URL', () => {
+  const pieces = (password: string) => password.split(/[/?#@]/).filter((p) => p.length >= 3);
+  const assertHidden = (text: string, password: string, what: string) => {
+    for (const piece of pieces(password)) assert.ok(!text.includes(piece), `${what}: "${text}" repeats ${piece}`);
+    assert.ok(!text.includes('app:') && !text.includes('mailer:'), `${what}: "${text}" repeats the user`);
+  };
+  // These do not parse as URLs, so they are refused at start (the driver would fail later, raw value and all).
+  for (const password of ['hun/ter2', 'hun?ter2', 'hun#ter2']) {
+    for (const [name, value] of [
+      ['DATABASE_URL', `mysql://app:${password}@db.internal:3306/cw`],
+      ['SMTP_URL', `smtp://mailer:${password}@mail.internal:587`],
+    ] as const) {
+      let caught: unknown;
+      try {
+        loadConfig({ [name]: value });
+      } catch (err) {
+        caught = err;
+      }
+      assert.ok(caught instanceof ConfigError, `${name} with ${password}: refused at start`);
+      assert.match(caught.message, new RegExp(name));
+      assertHidden(caught.message, password, name);
+    }
+  }
+  // Whatever else repeats such a value repeats it through redactUrl, which cuts up to the last @.
+  for (const password of ['hun@ter2/qq9', 'zz9@ab7#cd8/ef6?gh5']) {
+    const shown = redactUrl(`mysql://app:${password}@db.internal:3306/cw?ssl=on`);
+    assertHidden(shown, password, 'redactUrl');
+    assert.equal(shown, 'mysql://***@db.internal:3306/cw?***');
+  }
 });
 
 test('the session secret refuses a DATA_DIR writable by others, and never follows a link planted at its temporary name', () => {

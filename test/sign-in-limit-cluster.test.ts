@@ -83,6 +83,21 @@ describe(`sign-in limit across processes, on ${testDialect}`, () => {
     assert.match(String(scraped.body), /coursework_http_requests_total/);
   });
 
+  test('across two workers, an address that signed in before keeps trying after strangers used up the account', async () => {
+    const user = await createUser(t.db, { email: 'known@example.test', password: PASSWORD, role: 'student' });
+    const cluster = await started({ databaseUrl: t.url, workers: 2, env: { SCHEDULER_ENABLED: 'false' } });
+    clusters.push(cluster);
+    const form = await loginForm(cluster.baseUrl);
+    // TRUST_PROXY's default trusts loopback: X-Forwarded-For is the client's address.
+    const from = (address: string, password: string) =>
+      requestOnNewConnection(`${cluster.baseUrl}/login`, { method: 'POST', headers: { cookie: form.cookie, accept: 'text/html', 'x-forwarded-for': address }, body: { _csrf: form.csrf, email: user.email, password } });
+    assert.equal((await from('192.0.2.10', PASSWORD)).status, 303, 'the owner signs in from home');
+    for (let i = 0; i < ATTEMPTS_PER_ACCOUNT; i++) assert.equal((await from(`198.18.0.${i + 1}`, 'wrong-password')).status, 401, `stranger ${i + 1}`);
+    assert.equal((await from('198.18.0.200', PASSWORD)).status, 429, 'one more stranger, whatever the password');
+    assert.equal((await from('192.0.2.10', PASSWORD)).status, 303, 'the owner, at home, still signs in');
+    assert.ok(new Set(cluster.logs.filter(signInLogged).map((line) => line.pid)).size >= 2, 'the attempts reached both workers');
+  });
+
   test('with LEADER_ELECTION=db, two hosts on one database share the count', async () => {
     const user = await createUser(t.db, { email: 'hosts@example.test', password: PASSWORD, role: 'student' });
     const env = { LEADER_ELECTION: 'db', SCHEDULER_ENABLED: 'false', SESSION_SECRET };

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { Browser, startTestServer, userWithToken, type PageResponse, type TestServer } from './helpers/http.js';
 import { createHash, createHmac } from 'node:crypto';
-import { addressKey, ATTEMPTS_PER_ACCOUNT, ATTEMPTS_PER_ADDRESS, databaseSignInLimits, SIGN_IN_WINDOW_SECONDS } from '../src/auth/sign-in-limits.js';
+import { addressKey, ATTEMPTS_PER_ACCOUNT, ATTEMPTS_PER_ADDRESS, databaseSignInLimits, memorySignInLimits, SIGN_IN_WINDOW_SECONDS } from '../src/auth/sign-in-limits.js';
+import { databaseKnownAddresses, KNOWN_ADDRESSES_TABLE } from '../src/auth/known-addresses.js';
 
 const HMAC_KEY = 'a-key-derived-from-the-session-secret';
 
@@ -26,16 +27,20 @@ describe(`sign-in rate limit in one process, on ${testDialect}`, () => {
   let t: TestDatabase;
   let server: TestServer;
   let untrusting: TestServer;
+  /** Known addresses in the database, as a worker keeps them. */
+  let remembering: TestServer;
 
   before(async () => {
     t = await createTestDatabase();
     server = await startTestServer(t.db); // TRUST_PROXY's default, loopback: the test's X-Forwarded-For counts
     untrusting = await startTestServer(t.db, { trustProxy: false });
+    remembering = await startTestServer(t.db, { signInLimits: memorySignInLimits(databaseKnownAddresses(t.db, HMAC_KEY)) });
   });
 
   after(async () => {
     await server.close();
     await untrusting.close();
+    await remembering.close();
     await t.cleanup();
   });
 
@@ -72,6 +77,23 @@ describe(`sign-in rate limit in one process, on ${testDialect}`, () => {
     const back = new Browser(server.baseUrl, { 'x-forwarded-for': '198.51.100.20' });
     const res = await back.post('/login', { _csrf: Browser.csrfFrom((await back.get('/login')).text), email: user.email, password: PASSWORD });
     assert.equal(res.status, 303, `the owner signs in: ${res.status}`);
+  });
+
+  test('failures from many addresses share the account\'s one count, while an address that signed in before keeps its own', async () => {
+    const { user } = await userWithToken(t.db, 'student');
+    const signIn = async (address: string, password: string) => {
+      const b = new Browser(remembering.baseUrl, { 'x-forwarded-for': address });
+      return b.post('/login', { _csrf: Browser.csrfFrom((await b.get('/login')).text), email: user.email, password });
+    };
+    assert.equal((await signIn('198.51.100.30', PASSWORD)).status, 303, 'the owner signs in from home');
+    // A guesser with an address per attempt (a botnet, or an IPv4 pool): ten in all, not ten each.
+    for (let i = 0; i < ATTEMPTS_PER_ACCOUNT; i++) assert.equal((await signIn(`203.0.113.${100 + i}`, 'wrong-password')).status, 401, `guess ${i + 1}`);
+    assertTooMany(await signIn('203.0.113.200', 'wrong-password'), 'an eleventh address');
+    assertTooMany(await signIn('203.0.113.201', PASSWORD), 'a stranger with the right password');
+    // The owner, at home, is not locked out by any of it.
+    assert.equal((await signIn('198.51.100.30', PASSWORD)).status, 303, 'the owner signs in again');
+    const rows = await t.db<{ key: string }>(KNOWN_ADDRESSES_TABLE).select('key');
+    assert.ok(rows.length > 0 && rows.every(({ key }) => /^[0-9a-f]{64}$/.test(key)), 'known addresses are kept as HMACs only');
   });
 
   test('a successful sign-in starts the account afresh', async () => {

@@ -3,6 +3,7 @@
 // ended by the idle timeout, leaving nothing and freeing its slot; one user's
 // parallel uploads are capped per worker (429 beyond). Nothing is ever
 // written outside UPLOAD_DIR, and nothing stays inside it from a refused one.
+// A member of another team cannot fetch a team's file by its id (404).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -133,4 +134,30 @@ test('HTML and SVG are served back as attachments that never render on our origi
   }
   assert.ok(!(res.body.files as { name: string }[]).some((f) => f.name.includes('/')), 'stored under its last part');
   assert.deepEqual(outsideUploads(), [], 'nothing written outside UPLOAD_DIR');
+});
+
+test("a member of another team asking for a team's file by its id gets a 404, as for a file that does not exist; the file's own team gets it", async () => {
+  const teacherUser = await userWithToken(t.db, 'teacher');
+  const teacher = apiClient(server.baseUrl, teacherUser.token);
+  const courseId = (await teacher.post('/api/courses', { title: 'Teams', code: 'ATTACK-TEAMS' })).body.id as number;
+  const [red1, red2, blue] = await Promise.all([1, 2, 3].map(() => userWithToken(t.db, 'student')));
+  for (const s of [red1, red2, blue]) assert.equal((await teacher.post(`/api/courses/${courseId}/members`, { email: s.user.email })).status, 201);
+  assert.equal((await teacher.post(`/api/courses/${courseId}/teams`, { name: 'Red', memberIds: [red1.user.id, red2.user.id] })).status, 201);
+  assert.equal((await teacher.post(`/api/courses/${courseId}/teams`, { name: 'Blue', memberIds: [blue.user.id] })).status, 201);
+  const now = Date.now();
+  const teamStage = (await teacher.post(`/api/courses/${courseId}/stages`, { name: 'Team work', startDate: new Date(now - 3_600_000).toISOString(), endDate: new Date(now + 86_400_000).toISOString(), mode: 'team' })).body.id as number;
+  const handedIn = await postMultipart(`${server.baseUrl}/api/stages/${teamStage}/submissions`, red1.token, [{ name: 'files', filename: 'red-secret.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.4 red team only') }]);
+  assert.equal(handedIn.status, 201, JSON.stringify(handedIn.body));
+  const fileId = (handedIn.body.files as { id: number }[])[0].id;
+  const download = (token: string, id: number) => fetch(`${server.baseUrl}/api/files/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  const stolen = await download(blue.token, fileId);
+  assert.equal(stolen.status, 404, 'another team of the same course');
+  const stolenText = await stolen.text();
+  assert.ok(!stolenText.includes('red team only'), 'not a byte of it');
+  const missing = await download(blue.token, fileId + 1_000_000);
+  assert.equal(missing.status, 404);
+  assert.equal(stolenText, await missing.text(), 'the same answer as for no file at all: ids cannot be probed');
+  const own = await download(red2.token, fileId);
+  assert.equal(own.status, 200, 'a teammate downloads it');
+  assert.equal(await own.text(), '%PDF-1.4 red team only');
 });

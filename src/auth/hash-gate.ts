@@ -4,9 +4,10 @@
 // sign-ins would otherwise be a memory and CPU attack on every worker. A few
 // hashes run at once, a bounded queue waits behind them, and beyond that the
 // answer is a fast 503 with Retry-After (errors.ts sets it) instead of
-// unbounded memory. With a fixed number of workers per host this is also the
-// host's ceiling: workers × (running + queued) hashes at most, whatever the
-// number of clients.
+// unbounded memory. In a cluster each hash also needs a place under the
+// host's ceiling, which the primary holds for all workers together
+// (useHostCeiling; cluster/hash-ceiling.ts): more workers than cores must not
+// mean more hashes at once than the host can carry.
 import { UnavailableError } from '../errors.js';
 
 export interface HashGateLimits {
@@ -25,9 +26,15 @@ export class HashesBusyError extends UnavailableError {
   }
 }
 
+/** The host-wide ceiling, as a worker sees it: `enter` gives a function that gives the place back, or null when refused. */
+export interface HostPlaces {
+  enter(): Promise<(() => void) | null>;
+}
+
 export class HashGate {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  private host: HostPlaces | null = null;
 
   constructor(private limits: HashGateLimits = DEFAULT_HASH_LIMITS) {}
 
@@ -36,7 +43,12 @@ export class HashGate {
     this.limits = limits;
   }
 
-  /** Runs `work` when a place is free; throws HashesBusyError at once when the queue is full. */
+  /** In a cluster worker: every hash from now on also needs a place under the host's ceiling. */
+  useHostCeiling(host: HostPlaces | null): void {
+    this.host = host;
+  }
+
+  /** Runs `work` when a place is free here and on the host; throws HashesBusyError at once when a queue is full. */
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.limits.concurrent) {
       if (this.waiting.length >= this.limits.queued) throw new HashesBusyError();
@@ -45,7 +57,13 @@ export class HashGate {
       this.running += 1;
     }
     try {
-      return await work();
+      const leave = this.host ? await this.host.enter() : () => undefined;
+      if (!leave) throw new HashesBusyError();
+      try {
+        return await work();
+      } finally {
+        leave();
+      }
     } finally {
       // The place passes straight to the next in line, or is given back.
       const next = this.waiting.shift();

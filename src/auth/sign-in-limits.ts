@@ -1,10 +1,11 @@
-// The sign-in rate limit: at most 10 failed attempts per account from one
-// client address, and 100 per address, within 15 minutes, counted across
-// every worker (and, with LEADER_ELECTION=db, every host). The account's
-// count is per address so that someone guessing elsewhere cannot lock the
-// owner out (a targeted lockout): the owner's address, where they signed in
-// before, keeps its own count and keeps trying. rate-limiter-flexible keeps
-// the counters:
+// The sign-in rate limit: at most 10 failed attempts per account, and 100 per
+// client address, within 15 minutes, counted across every worker (and, with
+// LEADER_ELECTION=db, every host). So that someone guessing cannot lock the
+// owner out (a targeted lockout), an address that signed in to the account
+// before (known-addresses.ts) has 10 of its own: failures from elsewhere,
+// however many addresses they come from, share the account's one count, and
+// leave the owner's known addresses trying. rate-limiter-flexible keeps the
+// counters:
 //
 // - one host (LEADER_ELECTION=lockfile): its cluster store. The primary holds
 //   the counters in memory (RateLimiterClusterMaster, made once before the
@@ -18,6 +19,7 @@ import cluster from 'node:cluster';
 import net from 'node:net';
 import { createHash, createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
+import { databaseKnownAddresses, memoryKnownAddresses, type KnownAddresses } from './known-addresses.js';
 import {
   RateLimiterCluster,
   RateLimiterClusterMaster,
@@ -35,7 +37,10 @@ export const SIGN_IN_LIMITS_TABLE = 'sign_in_limits';
 
 /** The two counters; each limiter needs a keyPrefix of its own (the cluster store tells them apart by it). */
 export interface SignInLimiters {
+  /** The account's failures from every address that never signed in to it. */
   account: RateLimiterAbstract;
+  /** The account's failures from one address that signed in to it before. */
+  accountAtKnown: RateLimiterAbstract;
   address: RateLimiterAbstract;
 }
 
@@ -43,6 +48,7 @@ export type SignInVerdict = { allowed: true } | { allowed: false; retryAfterSeco
 
 const OPTIONS = {
   account: { keyPrefix: 'sign-in-account', points: ATTEMPTS_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS },
+  accountAtKnown: { keyPrefix: 'sign-in-account-known', points: ATTEMPTS_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS },
   address: { keyPrefix: 'sign-in-address', points: ATTEMPTS_PER_ADDRESS, duration: SIGN_IN_WINDOW_SECONDS },
 } as const;
 
@@ -51,7 +57,7 @@ function accountKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 }
 
-/** The account's counter at one address: failures elsewhere do not count here. */
+/** The account's counter at one known address: failures elsewhere do not count here. */
 function accountAtAddress(email: string, address: string): string {
   return `${accountKey(email)}@${addressKey(address)}`;
 }
@@ -87,6 +93,7 @@ export class SignInLimits {
   constructor(
     private readonly limiters: SignInLimiters,
     hmacKey?: string,
+    private readonly known: KnownAddresses = memoryKnownAddresses(),
   ) {
     this.stored = hmacKey ? (key) => createHmac('sha256', hmacKey).update(key).digest('hex') : (key) => key;
   }
@@ -98,7 +105,9 @@ export class SignInLimits {
    * until the older window ends. A failure of the store itself is thrown.
    */
   async attempt(email: string, address: string): Promise<SignInVerdict> {
-    const results = await Promise.allSettled([this.limiters.account.consume(this.stored(accountAtAddress(email, address))), this.limiters.address.consume(this.stored(addressKey(address)))]);
+    const known = await this.known.has(accountKey(email), addressKey(address));
+    const account = known ? this.limiters.accountAtKnown.consume(this.stored(accountAtAddress(email, address))) : this.limiters.account.consume(this.stored(accountKey(email)));
+    const results = await Promise.allSettled([account, this.limiters.address.consume(this.stored(addressKey(address)))]);
     let refused = false;
     let waitMs = 0;
     for (const result of results) {
@@ -110,23 +119,35 @@ export class SignInLimits {
     return refused ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) } : { allowed: true };
   }
 
-  /** A successful sign-in: the account starts afresh and the attempt does not count against the address. */
+  /**
+   * A successful sign-in: the address is known to the account from now on,
+   * its count starts afresh (and the shared one too, when it was a stranger
+   * until now), and the attempt does not count against the address.
+   */
   async succeeded(email: string, address: string): Promise<void> {
-    await Promise.all([this.limiters.account.delete(this.stored(accountAtAddress(email, address))), this.limiters.address.reward(this.stored(addressKey(address)), 1)]);
+    await Promise.all([
+      this.known.remember(accountKey(email), addressKey(address)),
+      this.limiters.account.delete(this.stored(accountKey(email))),
+      this.limiters.accountAtKnown.delete(this.stored(accountAtAddress(email, address))),
+      this.limiters.address.reward(this.stored(addressKey(address)), 1),
+    ]);
   }
 }
 
-/** In-process counters: tests, and a server run outside the cluster. */
-export function memorySignInLimits(): SignInLimits {
-  return new SignInLimits({ account: new RateLimiterMemory(OPTIONS.account), address: new RateLimiterMemory(OPTIONS.address) });
+/** In-process counters: tests, and a server run outside the cluster. Known addresses in memory too unless given. */
+export function memorySignInLimits(known?: KnownAddresses): SignInLimits {
+  const counters = { account: new RateLimiterMemory(OPTIONS.account), accountAtKnown: new RateLimiterMemory(OPTIONS.accountAtKnown), address: new RateLimiterMemory(OPTIONS.address) };
+  return new SignInLimits(counters, undefined, known);
 }
 
-/** In a cluster worker: the counters live in the primary (see startSignInLimitsInPrimary). */
-export function clusterSignInLimits(): SignInLimits {
-  return new SignInLimits({
+/** In a cluster worker: the counters live in the primary (see startSignInLimitsInPrimary); the known addresses in the database, for every worker. */
+export function clusterSignInLimits(known: KnownAddresses): SignInLimits {
+  const counters = {
     account: new RateLimiterCluster({ ...OPTIONS.account, timeoutMs: 5000 }),
+    accountAtKnown: new RateLimiterCluster({ ...OPTIONS.accountAtKnown, timeoutMs: 5000 }),
     address: new RateLimiterCluster({ ...OPTIONS.address, timeoutMs: 5000 }),
-  });
+  };
+  return new SignInLimits(counters, undefined, known);
 }
 
 /** Once, in the cluster primary, before it forks: what clusterSignInLimits() in the workers talk to. */
@@ -159,11 +180,13 @@ export function databaseSignInLimits(db: Knex, databaseUrl: string, hmacKey: str
       });
   }, 10 * 60 * 1000);
   sweep.unref();
-  return new SignInLimits({ account: make(OPTIONS.account), address: make(OPTIONS.address) }, hmacKey);
+  const counters = { account: make(OPTIONS.account), accountAtKnown: make(OPTIONS.accountAtKnown), address: make(OPTIONS.address) };
+  return new SignInLimits(counters, hmacKey, databaseKnownAddresses(db, hmacKey));
 }
 
 /** Where a worker keeps its counters, from LEADER_ELECTION and whether it runs in a cluster. */
 export function signInLimitsFor(config: { leaderElection: 'lockfile' | 'db'; databaseUrl: string }, db: Knex, hmacKey: string): SignInLimits {
   if (config.leaderElection === 'db') return databaseSignInLimits(db, config.databaseUrl, hmacKey);
-  return cluster.isWorker ? clusterSignInLimits() : memorySignInLimits();
+  const known = databaseKnownAddresses(db, hmacKey);
+  return cluster.isWorker ? clusterSignInLimits(known) : memorySignInLimits(known);
 }

@@ -10,13 +10,18 @@ export type WorkerMessage =
   /** The leader let go on purpose (stopping): someone else should take over now. */
   | { type: 'leadership-released' }
   /** The worker serves and has made its first bid for leadership. */
-  | { type: 'ready' };
+  | { type: 'ready' }
+  /** A place for one password hash under the host's ceiling (hash-ceiling.ts); answered by hash-place-result. */
+  | { type: 'hash-place'; requestId: string }
+  /** That hash is done (or no longer wanted): its place goes back. */
+  | { type: 'hash-done'; requestId: string };
 
 /** Primary -> worker. */
 export type PrimaryMessage =
   | LeaderLinkMessage
   | { type: 'metrics-result'; requestId: string; contentType: string; body: string; error?: string }
   | { type: 'shutdown' }
+  | { type: 'hash-place-result'; requestId: string; granted: boolean }
   /** The leader is gone (released, or died and its lock was cleared): bid now instead of at the next retry. */
   | { type: 'bid-now'; reason: BidReason; previousPid: number; at: number };
 

@@ -12,6 +12,7 @@ import { isMessage, type PrimaryMessage, type WorkerMessage } from './messages.j
 import { clusterMetrics } from './metrics.js';
 import { RollingRestart } from './rolling-restart.js';
 import { startSignInLimitsInPrimary } from '../auth/sign-in-limits.js';
+import { HostHashCeiling } from './hash-ceiling.js';
 
 /** A worker that lived shorter than this counts as a crash for the backoff. */
 const YOUNG_DEATH_MS = 10 * SECOND;
@@ -33,12 +34,14 @@ class Primary {
   private wanted: number;
   private readonly watchesLockFile: boolean;
   private readonly rollingRestart: RollingRestart;
+  private readonly hashCeiling: HostHashCeiling;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
   ) {
     this.wanted = config.webConcurrency;
+    this.hashCeiling = new HostHashCeiling(config.hostHashLimits);
     this.watchesLockFile = config.schedulerEnabled && config.leaderElection === 'lockfile';
     this.rollingRestart = new RollingRestart({
       log,
@@ -111,6 +114,12 @@ class Primary {
         if (asker) this.send(asker, message);
         break;
       }
+      case 'hash-place':
+        this.hashCeiling.ask(from.id, message.requestId, (granted) => this.send(from, { type: 'hash-place-result', requestId: message.requestId, granted }));
+        break;
+      case 'hash-done':
+        this.hashCeiling.done(message.requestId);
+        break;
       case 'metrics':
         clusterMetrics().then(
           (m) => this.send(from, { type: 'metrics-result', requestId: message.requestId, ...m }),
@@ -143,6 +152,7 @@ class Primary {
     const lived = Date.now() - (this.bornAt.get(worker.id) ?? Date.now());
     this.bornAt.delete(worker.id);
     this.serving.delete(worker.id);
+    this.hashCeiling.workerGone(worker.id);
     const wasRetiring = this.retiring.delete(worker.id);
     this.replaceDeadLeader(worker);
     if (this.shuttingDown || wasRetiring) {

@@ -43,9 +43,10 @@ export function onPrimaryMessage(listener: (message: PrimaryMessage) => void): v
 export function askPrimary<T extends Answer['type']>(
   message: Extract<WorkerMessage, { requestId: string }> extends infer M ? (M extends { requestId: string } ? Omit<M, 'requestId'> : never) : never,
   timeoutMs: number,
+  /** The caller's own id, when it must name the request later (a place it gives back after a timeout). */
+  requestId: string = randomUUID(),
 ): Promise<Extract<Answer, { type: T }>> {
   listen();
-  const requestId = randomUUID();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       pending.delete(requestId);

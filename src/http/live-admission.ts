@@ -9,9 +9,9 @@ import fs from 'node:fs';
 /** At most this many streams per user on one worker: the contract's promise. */
 export const STREAMS_PER_USER = 10;
 /** Descriptors kept free for everything that is not a live stream. */
-const DESCRIPTOR_HEADROOM = 256;
+export const DESCRIPTOR_HEADROOM = 256;
 /** When the limit cannot be read, the cap a default `ulimit -n` of 1024 would give. */
-const FALLBACK_OPEN_FILES = 1024;
+export const FALLBACK_OPEN_FILES = 1024;
 /** How long a refused page should wait before it tries again (seconds). */
 export const RETRY_AFTER_SECONDS = 30;
 
@@ -30,7 +30,7 @@ export function openFilesSoftLimit(limitsText?: string): number | null {
   return Number(match[1]);
 }
 
-/** The per-worker stream cap for a soft open-file limit: half of what is left after the headroom, at least one user's worth. */
+/** The per-worker stream cap for a soft open-file limit: half of what is left after the headroom (half the connection cap, connection-cap.ts), at least one user's worth. */
 export function workerStreamCap(softLimit: number | null = openFilesSoftLimit()): number {
   const limit = softLimit ?? FALLBACK_OPEN_FILES;
   return Math.max(STREAMS_PER_USER, Math.floor((limit - DESCRIPTOR_HEADROOM) / 2));

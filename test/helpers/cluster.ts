@@ -32,6 +32,8 @@ export interface ClusterOptions {
   viaStartSh?: boolean;
   dataDir?: string;
   lockFile?: string;
+  /** Start under this open-file limit (`ulimit -n`: soft and hard, since Node raises its soft limit to the hard one at start). */
+  openFilesLimit?: number;
 }
 
 /** Short settings so failover tests take seconds, not the production 15. */
@@ -55,7 +57,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     ...options.env,
   };
   delete env.COURSEWORK_ROLE;
-  const command = options.viaStartSh ? ['./start.sh'] : [process.execPath, 'dist/main.js'];
+  let command = options.viaStartSh ? ['./start.sh'] : [process.execPath, 'dist/main.js'];
+  // bash execs the command, so the child's pid stays the primary's (or start.sh's, which execs node).
+  if (options.openFilesLimit !== undefined) command = ['bash', '-c', `ulimit -n ${options.openFilesLimit} && exec "$@"`, 'bash', ...command];
   const child = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   const logs: LogLine[] = [];
