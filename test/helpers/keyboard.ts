@@ -9,17 +9,24 @@ import { DEMO } from '../../src/cli/seed-demo.js';
 /** How many Tabs a page may take to reach something; more means the order is broken. */
 const MAX_TABS = 60;
 
-/** Presses Tab until the focused element matches `selector` (and has `text`, when given). */
+/**
+ * Presses Tab until the focused element matches `selector` (and has `text`,
+ * when given). Every element Tab stops at on the way must show that it has the
+ * focus (WCAG 2.4.7): an outline drawn by :focus-visible.
+ */
 export async function tabTo(page: Page, selector: string, text?: string): Promise<void> {
   const seen: string[] = [];
   for (let i = 0; i < MAX_TABS; i++) {
     await page.keyboard.press('Tab');
     const focused = await page.evaluate(([sel, txt]) => {
       const el = document.activeElement;
-      if (!el || el === document.body) return { hit: false, what: 'body' };
+      if (!el || el === document.body) return { hit: false, what: 'body', ring: true };
       const hit = el.matches(sel) && (!txt || (el.textContent ?? '').includes(txt));
-      return { hit, what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"` };
+      const style = getComputedStyle(el);
+      const ring = el.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+      return { hit, ring, what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"` };
     }, [selector, text ?? ''] as const);
+    assert.ok(focused.ring, `no visible focus on ${focused.what} on ${page.url()}`);
     if (focused.hit) return;
     seen.push(focused.what);
   }
