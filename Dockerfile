@@ -27,6 +27,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json start.sh ./
 COPY scripts ./scripts
 COPY views ./views
+COPY locales ./locales
 # /app/uploads exists so a volume mounted there (UPLOAD_DIR) starts owned by node.
 RUN mkdir -p /app/data /app/uploads && chown node:node /app/data /app/uploads && chmod 700 /app/data
 USER node

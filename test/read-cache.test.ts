@@ -16,7 +16,7 @@ const sqliteOnly = testDialect === 'sqlite' ? {} : { skip: 'rows are kept on SQL
 let t: TestDatabase;
 let courseId: number;
 let studentId: number;
-const student = () => ({ id: studentId, email: 's@example.com', name: 'S', role: 'student' as const });
+const student = () => ({ id: studentId, email: 's@example.com', name: 'S', role: 'student' as const, language: null });
 
 before(async () => {
   t = await createTestDatabase();

@@ -59,15 +59,6 @@ export function parseReminders(stored: unknown): string[] {
   }
 }
 
-/** "P1D" as a person reads it: "1 day". */
-export function reminderText(reminder: string): string {
-  const d = Duration.fromISO(reminder).shiftTo('weeks', 'days', 'hours', 'minutes', 'seconds').normalize();
-  const parts = (['weeks', 'days', 'hours', 'minutes', 'seconds'] as const)
-    .filter((unit) => d.get(unit) > 0)
-    .map((unit) => `${d.get(unit)} ${d.get(unit) === 1 ? unit.slice(0, -1) : unit}`);
-  return parts.join(' ') || reminder;
-}
-
 /** "Friday 5 March 2027, 17:00 (Europe/Berlin)": an end as the course's people read it. */
 export function endInZone(endAt: number, zone: string): string {
   return `${DateTime.fromMillis(endAt, { zone }).setLocale('en-GB').toFormat('cccc d LLLL yyyy, HH:mm')} (${zone})`;

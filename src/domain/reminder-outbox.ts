@@ -11,6 +11,7 @@ import { isMysql } from '../db/dialect.js';
 import { numberFromDb, numberFromDbOrNull } from '../db/rows.js';
 import type { Transactions } from '../db/transactions.js';
 import { MINUTE, SECOND, toIsoOrNull } from '../time.js';
+import { DEFAULT_LANGUAGE, languageFromTag, type Language } from '../i18n/languages.js';
 
 /** How long a taken row is held by its leader before the same term takes it again. */
 export const CLAIM_HOLD_MS = 2 * MINUTE;
@@ -32,6 +33,8 @@ export interface OutgoingReminder {
   messageId: string;
   email: string;
   name: string;
+  /** The recipient's saved language, else English. */
+  language: Language;
   stageName: string;
   courseTitle: string;
   timezone: string;
@@ -48,6 +51,7 @@ interface OutboxJoinRow {
   error: string | null;
   email_address: string;
   name: string;
+  language: string | null;
   stage_name: string;
   mode: string;
   course_id: number;
@@ -92,6 +96,7 @@ export async function takeDueReminders(transaction: Transactions, limit: number)
         'r.error',
         'u.email as email_address',
         'u.name',
+        'u.language',
         's.name as stage_name',
         's.mode',
         's.course_id',
@@ -125,6 +130,7 @@ function toOutgoing(r: OutboxJoinRow): OutgoingReminder {
       messageId: r.message_id,
       email: r.email_address,
       name: r.name,
+      language: languageFromTag(r.language) ?? DEFAULT_LANGUAGE,
       stageName: r.stage_name,
       courseTitle: r.course_title,
       timezone: r.timezone,

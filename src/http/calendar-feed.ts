@@ -7,7 +7,10 @@ import type { StageRow } from '../db/tables.js';
 import { STAGE_COLUMNS, toStage } from '../domain/stage-row.js';
 import { effectiveWindow } from '../domain/effective-window.js';
 import { reminderInstant } from '../domain/reminder-offsets.js';
-import { endInZone } from '../domain/reminder-offsets.js';
+import { translator } from '../i18n/i18n.js';
+import { formatDateTime } from '../i18n/format.js';
+import { DEFAULT_LANGUAGE, languageFromTag } from '../i18n/languages.js';
+import { reminderLead } from '../mail/reminder-lead.js';
 
 type FeedRow = StageRow & { title: string; timezone: string };
 
@@ -19,13 +22,17 @@ export async function calendarFeed(db: Knex, userId: number, publicUrl: string):
   )) as unknown;
   const list = (Array.isArray(rows) && Array.isArray(rows[0]) ? rows[0] : rows) as FeedRow[];
   const host = new URL(publicUrl).hostname || 'localhost';
-  const calendar = ical({ name: 'Coursework', prodId: { company: 'Coursework', product: 'Coursework', language: 'EN' } });
+  // In the subscriber's saved language: a calendar app sends no Accept-Language worth trusting.
+  const owner = await db('users').where({ id: userId }).first<{ language: string | null } | undefined>('language');
+  const language = languageFromTag(owner?.language) ?? DEFAULT_LANGUAGE;
+  const t = translator(language);
+  const calendar = ical({ name: 'Coursework', prodId: { company: 'Coursework', product: 'Coursework', language: language === 'zh-CN' ? 'ZH' : 'EN' } });
   for (const row of list) {
     const stage = toStage(row);
     const w = await effectiveWindow(db, stage, userId);
     const description = [
       stage.description,
-      w.cutoffDate === null ? 'No late work is taken after the end.' : `Late work is taken, marked late, until ${endInZone(w.cutoffDate, row.timezone)}.`,
+      w.cutoffDate === null ? t('calendar.noLate') : t('calendar.lateUntil', { at: formatDateTime(w.cutoffDate, row.timezone, language) }),
       `${publicUrl}/stages/${stage.id}`,
     ]
       .filter(Boolean)
@@ -39,7 +46,7 @@ export async function calendarFeed(db: Knex, userId: number, publicUrl: string):
       url: `${publicUrl}/stages/${stage.id}`,
     });
     for (const reminder of stage.reminders) {
-      event.createAlarm({ type: ICalAlarmType.display, trigger: new Date(reminderInstant(w.endDate, reminder)), description: `${stage.name} closes in ${reminder}` });
+      event.createAlarm({ type: ICalAlarmType.display, trigger: new Date(reminderInstant(w.endDate, reminder)), description: t('calendar.alarm', { stage: stage.name, lead: reminderLead(reminder, t) }) });
     }
   }
   return calendar.toString();

@@ -1,13 +1,18 @@
-// The words of a reminder email, as text and as HTML: the stage, the course,
-// the student's effective end in the course's time zone, and a link to the
-// stage from PUBLIC_URL. The Message-ID is derived from the outbox row's key
-// alone, so every send of one reminder is the same message.
+// The words of a reminder email, as text and as HTML, in the recipient's
+// language: the stage, the course, the student's effective end in the
+// course's time zone, and a link to the stage from PUBLIC_URL. The Message-ID
+// is derived from the outbox row's key alone, so every send of one reminder
+// is the same message.
 import type { MailMessage } from './transport.js';
-import { endInZone, reminderText } from '../domain/reminder-offsets.js';
+import { translator, type Translate } from '../i18n/i18n.js';
+import { formatDateTime } from '../i18n/format.js';
+import type { Language } from '../i18n/languages.js';
+import { reminderLead } from './reminder-lead.js';
 
 export interface ReminderEmailInput {
   to: string;
   name: string;
+  language: Language;
   stageId: number;
   stageName: string;
   courseTitle: string;
@@ -26,25 +31,21 @@ export function reminderMessageId(stageId: number, userId: number, reminder: str
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+function bodyText(t: Translate, input: ReminderEmailInput, end: string, lead: string): string {
+  return t('mail.body', { stage: input.stageName, course: input.courseTitle, end, lead });
+}
+
 export function reminderEmail(input: ReminderEmailInput): MailMessage {
-  const end = endInZone(input.endAt, input.timezone);
+  const t = translator(input.language);
+  const end = formatDateTime(input.endAt, input.timezone, input.language);
   const link = `${input.publicUrl}/stages/${input.stageId}`;
-  const lead = reminderText(input.reminder);
-  const subject = `Reminder: ${input.stageName} (${input.courseTitle}) closes ${end}`;
-  const text = [
-    `Hello ${input.name},`,
-    '',
-    `"${input.stageName}" of ${input.courseTitle} closes for you on ${end}, in ${lead}, and you have not handed in work for it yet.`,
-    '',
-    `Hand in: ${link}`,
-    '',
-    'You get this because you are a student of the course. Coursework',
-  ].join('\n');
+  const lead = reminderLead(input.reminder, t);
+  const subject = t('mail.subject', { stage: input.stageName, course: input.courseTitle, end });
+  const text = [t('mail.hello', { name: input.name }), '', bodyText(t, input, end, lead), '', t('mail.handIn', { link }), '', t('mail.why')].join('\n');
   const html =
-    `<p>Hello ${escapeHtml(input.name)},</p>` +
-    `<p><strong>${escapeHtml(input.stageName)}</strong> of ${escapeHtml(input.courseTitle)} closes for you on <strong>${escapeHtml(end)}</strong>, ` +
-    `in ${escapeHtml(lead)}, and you have not handed in work for it yet.</p>` +
-    `<p><a href="${escapeHtml(link)}">Hand in your work</a></p>` +
-    '<p style="color:#555">You get this because you are a student of the course. Coursework</p>';
-  return { to: input.to, subject, text, html, messageId: input.messageId };
+    `<p>${escapeHtml(t('mail.hello', { name: input.name }))}</p>` +
+    `<p>${escapeHtml(bodyText(t, input, end, lead))}</p>` +
+    `<p><a href="${escapeHtml(link)}">${escapeHtml(t('mail.handInLink'))}</a></p>` +
+    `<p style="color:#555">${escapeHtml(t('mail.why'))}</p>`;
+  return { to: input.to, subject, text, html, messageId: input.messageId, language: input.language };
 }

@@ -14,6 +14,8 @@ export interface MailMessage {
   html: string;
   /** `<...@host>`, fixed per outbox row: a resend is the same message to mail clients. */
   messageId: string;
+  /** Content-Language: the recipient's language. */
+  language?: string;
 }
 
 export interface Mailer {
@@ -51,7 +53,7 @@ export function smtpMailer(smtpUrl: string, from: string): Mailer {
   });
   return {
     async send(message) {
-      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
+      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId, headers: message.language ? { 'Content-Language': message.language } : {} });
     },
     close() {
       transport.close();

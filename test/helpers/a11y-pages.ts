@@ -11,7 +11,7 @@ import { createTeam } from '../../src/domain/teams.js';
 import { createSubmission, getStageToSubmitTo } from '../../src/domain/submissions.js';
 
 /** The languages every page is checked in (sent as the browser's locale and Accept-Language). */
-export const LANGUAGES = ['en'];
+export const LANGUAGES = ['en', 'zh-CN'];
 
 export type Role = 'anonymous' | 'student' | 'teacher' | 'admin';
 
