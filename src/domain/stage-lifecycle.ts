@@ -186,6 +186,6 @@ export async function nextStageBoundary(db: Knex): Promise<number | null> {
 
 /** The smallest non-null next_boundary of `table`, read as the first entry of its index. */
 export async function firstBoundary(db: Knex, table: 'stages' | 'stage_overrides'): Promise<number | null> {
-  const row = (await db(table).whereNotNull('next_boundary').orderBy('next_boundary').first('next_boundary as at')) as { at: unknown } | undefined;
+  const row = await db(table).whereNotNull('next_boundary').orderBy('next_boundary').first<{ at: unknown } | undefined>('next_boundary as at');
   return row?.at === null || row?.at === undefined ? null : numberFromDb(row.at);
 }
