@@ -84,6 +84,8 @@ try {
   await db.batchInsert('course_members', ids.map((user_id, i) => ({ course_id: courseIds[i % COURSES], user_id, created_at: now })), 500);
   await db('course_members').insert({ course_id: courseIds[0], user_id: reader.user.id, created_at: now });
   const path = `${cluster.baseUrl}/api/courses/${courseIds[0]}/stages`;
+  // The reading student is in course 0 too, so each round reminds one more.
+  const expected = STUDENTS + 1;
   const ratios: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const quiet = load(path, reader.token);
@@ -101,14 +103,14 @@ try {
     const storm = load(path, reader.token);
     await waitUntil(() => smtp.received.length > before, 300 * SECOND, 'the first reminder delivered');
     const firstMs = Date.now() - at;
-    await waitUntil(() => smtp.received.length - before >= STUDENTS, 300 * SECOND, 'every reminder delivered');
+    await waitUntil(() => smtp.received.length - before >= expected, 300 * SECOND, 'every reminder delivered');
     const lastMs = Date.now() - at;
     const during = await storm.stop();
     const p99Quiet = pct(base.latencies, 0.99);
     const p99Storm = pct(during.latencies, 0.99);
     ratios.push(p99Storm / p99Quiet);
     console.log(
-      `round ${r + 1}: ${STUDENTS.toLocaleString('en')} reminders delivered ${(lastMs / 1000).toFixed(1)} s after T, the first ${(firstMs / 1000).toFixed(1)} s after (${(STUDENTS / (lastMs / 1000)).toFixed(0)} emails/s from T); ` +
+      `round ${r + 1}: ${expected.toLocaleString('en')} reminders delivered ${(lastMs / 1000).toFixed(1)} s after T, the first ${(firstMs / 1000).toFixed(1)} s after (${(expected / (lastMs / 1000)).toFixed(0)} emails/s from T); ` +
         `API p99 ${p99Storm.toFixed(1)} ms during (${during.latencies.length} requests, ${during.failed} not 200) against ${p99Quiet.toFixed(1)} ms quiet ` +
         `(${base.latencies.length} requests, ${base.failed} not 200): ${(p99Storm / p99Quiet).toFixed(2)}x`,
     );
