@@ -25,12 +25,16 @@ let database: TestDatabase;
 let db: Knex;
 let adminToken: string;
 let teacherToken: string;
+let studentId: number;
+let studentEmail: string;
 
 before(async () => {
   database = await createTestDatabase();
   db = database.db;
   ({ token: adminToken } = await userWithToken(db, 'admin'));
   ({ token: teacherToken } = await userWithToken(db, 'teacher'));
+  const { user: student } = await userWithToken(db, 'student');
+  ({ id: studentId, email: studentEmail } = student);
 });
 
 after(async () => {
@@ -181,6 +185,49 @@ describe('one running cluster, only looked at', () => {
 
     assert.equal((await runCli(cluster.env, 'scheduler:pause', 'no-such-job')).code, 2);
     assert.equal((await runCli(cluster.env, 'scheduler:resume')).code, 2);
+  });
+
+  test('a paused stage sweep does not record an extension ending meanwhile; after resume it is recorded once', async () => {
+    const teacher = { authorization: `Bearer ${teacherToken}`, 'content-type': 'application/json' };
+    const api = async (path: string, body: object) => {
+      const res = await fetch(`${cluster.baseUrl}${path}`, { method: 'POST', headers: teacher, body: JSON.stringify(body) });
+      const json = (await res.json()) as { id: number };
+      assert.ok(res.status === 201, `${path}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const now = Date.now();
+    const courseId = (await api('/api/courses', { title: 'Paused', code: `PAUSE-${now}` })).id;
+    await api(`/api/courses/${courseId}/members`, { email: studentEmail });
+    const stageId = (await api(`/api/courses/${courseId}/stages`, { name: 'Open', startDate: new Date(now - 3_600_000).toISOString(), endDate: new Date(now + 3_600_000).toISOString() })).id;
+    const paused = await runCli(cluster.env, 'scheduler:pause', 'stage-status-sweep');
+    assert.equal(paused.code, 0, paused.stderr);
+    // The extension ends while the sweep is paused: its own start lies in the past, so its end is the next boundary of all.
+    const endMs = Date.now() + 1500;
+    const overrideId = (await api(`/api/stages/${stageId}/overrides`, { userId: studentId, startDate: new Date(now - 3_600_000).toISOString(), endDate: new Date(endMs).toISOString() })).id;
+    let resumed: Awaited<ReturnType<typeof runCli>>;
+    const recorded = () => db('stage_transitions').where({ override_id: overrideId }).select('to_status', 'cause');
+    try {
+      // The leader's timer fires at the extension's end and, the job being paused, writes a skipped row for it:
+      // that row is the event that the boundary passed on the leader while paused.
+      await waitUntil(
+        async () => Boolean(await db('job_executions').where({ job_id: 'stage-status-sweep', status: 'skipped', error: 'paused' }).andWhere('scheduled_for', '>=', endMs).first()),
+        15_000,
+        'the paused fire at the extension end',
+      );
+      assert.deepEqual(await recorded(), [], 'nothing recorded while paused');
+      assert.equal((await db('stage_overrides').where({ id: overrideId }).first()).status, 'active', 'the extension is not moved while paused');
+    } finally {
+      resumed = await runCli(cluster.env, 'scheduler:resume', 'stage-status-sweep');
+    }
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const catchUp = Number(/as execution (\d+)/.exec(resumed.stderr)?.[1]);
+    assert.ok(catchUp > 0, resumed.stderr);
+    // The resume's catch-up run and the re-armed timer both look at the boundary: still one row.
+    await waitUntil(async () => (await db('job_executions').where({ id: catchUp }).first())?.status === 'success', 15_000, 'the catch-up ran');
+    await waitUntil(async () => (await recorded()).length > 0, 15_000, "the extension's end recorded after resume");
+    const rows = await recorded();
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0].to_status, 'completed');
   });
 
   test('/metrics answers for the whole cluster: one leader among the workers', async () => {

@@ -48,6 +48,7 @@ describe(`export and orphan sweep on ${testDialect}`, () => {
   let teacher: ApiClient;
   const tokens: Record<string, string> = {};
   const emails: Record<string, string> = {};
+  const userIds: Record<string, number> = {};
   let courseId: number;
   const work = path.join(os.tmpdir(), `coursework-export-${process.pid}`);
 
@@ -63,6 +64,7 @@ describe(`export and orphan sweep on ${testDialect}`, () => {
       const s = await userWithToken(t.db, 'student', name);
       tokens[name] = s.token;
       emails[name] = s.user.email;
+      userIds[name] = s.user.id;
       ids.push(s.user.id);
       await teacher.post(`/api/courses/${courseId}/members`, { email: s.user.email });
     }
@@ -102,6 +104,22 @@ describe(`export and orphan sweep on ${testDialect}`, () => {
     const meta = JSON.parse(entries.get(`${alice}/submission.json`)!.toString());
     assert.deepEqual([meta.version, meta.body, meta.files.length], [2, 'v2', 2]);
     assert.equal(fs.readdirSync(work).filter((f) => f.endsWith('.part')).length, 0, 'no half-written zip left');
+  });
+
+  test("late work is marked late in the export, by each student's own window", async () => {
+    // The class's end has passed and late work is taken until the cut-off; bob has an extension.
+    const now = Date.now();
+    const stageId = await stage({ startDate: toIso(now - 2 * DAY), endDate: toIso(now - HOUR), cutoffDate: toIso(now + HOUR) });
+    assert.equal((await teacher.post(`/api/stages/${stageId}/overrides`, { userId: userIds.bob, endDate: toIso(now + DAY), reason: 'ill' })).status, 201);
+    assert.equal((await upload('alice', stageId, [], 'after the end')).status, 201);
+    assert.equal((await upload('bob', stageId, [], 'within the extension')).status, 201);
+    const out = path.join(work, 'late.zip');
+    const result = await runCli(env(), 'submissions:export', String(stageId), '--out', out);
+    assert.equal(result.code, 0, result.stderr);
+    const entries = await unzip(out);
+    const lateOf = (who: string) => JSON.parse(entries.get([...entries.keys()].find((k) => k.includes(emails[who]) && k.endsWith('submission.json'))!)!.toString()).late;
+    assert.equal(lateOf('alice'), true);
+    assert.equal(lateOf('bob'), false);
   });
 
   test('a team stage: one folder per team (its name made safe); bad usage is exit 2, an unknown stage exit 1', async () => {

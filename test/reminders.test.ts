@@ -4,11 +4,10 @@
 // server is down, and SMTP_URL refused at start with the variable named.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { createTestDatabase, testDialect, type TestDatabase } from './helpers/database.js';
 import { apiClient, Browser, startTestServer, userWithToken, type ApiClient, type TestServer } from './helpers/http.js';
 import { waitUntil } from './helpers/wait.js';
+import { smtpServer } from './helpers/smtp.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { transactions } from '../src/db/transactions.js';
@@ -16,38 +15,6 @@ import { runDeadlineReminders, nextReminderDue } from '../src/jobs/deadline-remi
 import type { JobContext } from '../src/jobs/job.js';
 import { DAY, HOUR, MINUTE, toIso } from '../src/time.js';
 import ical from 'node-ical';
-
-interface Received {
-  to: string[];
-  messageId: string;
-  raw: string;
-}
-
-/** A real SMTP server on a free port of 127.0.0.1, keeping what it receives. */
-async function smtpServer(port = 0): Promise<{ port: number; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, done) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const messageId = /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1] ?? '';
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId, raw });
-        done();
-      });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const address = (server.server.address() as AddressInfo).port;
-  return { port: address, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 const log = createLogger('silent');
 

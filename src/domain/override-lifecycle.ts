@@ -12,6 +12,7 @@ import { isMysql } from '../db/dialect.js';
 import { numberFromDb } from '../db/rows.js';
 import type { Transactions } from '../db/transactions.js';
 import { nullableMs } from './stage-row.js';
+import { firstBoundary } from './stage-lifecycle.js';
 import { statusAt, transitionPath, type StageStatus, type SweepCause } from './stage-status.js';
 
 const BATCH = 2000;
@@ -79,6 +80,6 @@ async function moveBatch(trx: Knex.Transaction, term: number | null, cause: Swee
 
 /** The earliest boundary any override still has to cross; null when none has. */
 export async function nextOverrideBoundary(db: Knex): Promise<number | null> {
-  const row = await db('stage_overrides').whereNotNull('next_boundary').min({ at: 'next_boundary' }).first();
-  return row?.at === null || row?.at === undefined ? null : numberFromDb(row.at);
+  // As for stages (stage-lifecycle.ts says why not MIN()).
+  return firstBoundary(db, 'stage_overrides');
 }

@@ -177,7 +177,15 @@ function recordTransitions(sweep: Sweep, trx: Knex.Transaction, at: number, from
  * is already due); null when no stage has a boundary left.
  */
 export async function nextStageBoundary(db: Knex): Promise<number | null> {
-  // MIN skips NULLs anyway; the condition lets SQLite use its partial index.
-  const row = await db('stages').whereNotNull('next_boundary').min({ at: 'next_boundary' }).first();
+  // The first entry of the next_boundary index, not MIN(): with the IS NOT
+  // NULL condition (which lets SQLite use its partial index) MariaDB reads
+  // MIN() by scanning the whole non-null range, about 150 ms over 1,000,000
+  // stages (bench/overrides.ts), while ORDER BY ... LIMIT 1 stops at once.
+  return firstBoundary(db, 'stages');
+}
+
+/** The smallest non-null next_boundary of `table`, read as the first entry of its index. */
+export async function firstBoundary(db: Knex, table: 'stages' | 'stage_overrides'): Promise<number | null> {
+  const row = await db(table).whereNotNull('next_boundary').orderBy('next_boundary').first<{ at: unknown } | undefined>('next_boundary as at');
   return row?.at === null || row?.at === undefined ? null : numberFromDb(row.at);
 }
