@@ -73,6 +73,13 @@ test(`a stage opening 3 s from now flips to active on the open page, its form ap
   assert.match(await page.locator('.countdown').first().innerText(), /^opens in \d s$/);
   let reloaded = false;
   page.on('load', () => (reloaded = true));
+  // Everything the polite live region says, to check each change is spoken once.
+  await page.evaluate(() => {
+    const region = document.getElementById('live-announcer')!;
+    const said: string[] = [];
+    (window as unknown as { said: string[] }).said = said;
+    new MutationObserver(() => said.push(region.textContent ?? '')).observe(region, { childList: true, characterData: true, subtree: true });
+  });
 
   await page.waitForFunction(() => document.querySelector('header.page-head .status')?.textContent === 'active', undefined, { timeout: 3 * SECOND + 2 * SECOND + 3000 });
   await page.locator('button:text("Submit work")').waitFor({ state: 'visible', timeout: 5000 });
@@ -84,6 +91,8 @@ test(`a stage opening 3 s from now flips to active on the open page, its form ap
   assert.equal(reloaded, false, 'no reload');
   // The server agrees: the history it renders now shows both steps.
   await page.locator('#history li').nth(1).waitFor({ timeout: 5000 });
+  // Each change spoken once, though the countdown and the server's event both saw it.
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { said: string[] }).said), ['Flash is now active', 'Flash is now completed']);
 });
 
 test(`a student with an extension keeps the form after the class's stage closes and loses it at their own end, with no reload (${testDialect})`, { skip }, async () => {
