@@ -53,8 +53,12 @@ export async function keyboardHandIn(page: Page, baseUrl: string, account: { ema
 
   await tabTo(page, 'textarea#body');
   await page.keyboard.type(body);
+  // Listening turns on Chromium's file-chooser interception, a round trip of
+  // its own: started before the Tabs, it is on by the time Space opens the chooser.
+  const chooserOpened = page.waitForEvent('filechooser');
   await tabTo(page, 'input#files');
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+  await page.keyboard.press('Space');
+  const chooser = await chooserOpened;
   await chooser.setFiles({ name: 'keyboard.txt', mimeType: 'text/plain', buffer: Buffer.from('typed, not clicked\n') });
   await tabTo(page, 'button[type=submit]', 'Submit work');
   // The answer redirects back to the same address: wait for the new page's load, not a URL.

@@ -19,8 +19,9 @@ import type { UploadSettings } from '../../config.js';
 export const pageLocals: RequestHandler = (req, res, next) => {
   if (req.path.startsWith('/api/')) return next();
   res.locals.actor = req.actor;
-  // Every page's footer has the language switch, a form: visitors get a token too.
-  res.locals.csrfToken = req.csrfToken!();
+  // A visitor's page that has a form (sign-in) makes its own token, which the
+  // footer's switch shares: a second one here would set a second cookie.
+  if (req.actor) res.locals.csrfToken = req.csrfToken!();
   // Only a page view consumes the flash, so a stray POST cannot swallow it.
   if (req.method === 'GET' && req.session?.flash) {
     res.locals.flash = req.session.flash;
