@@ -1,6 +1,7 @@
 // The SMTP connection reminders go out through: nodemailer, pooled, built
 // from SMTP_URL. One per delivery run, closed at its end, so no socket
 // outlives the run (and a changed mail server is picked up at the next one).
+import net from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { SECOND } from '../time.js';
 
@@ -36,18 +37,54 @@ export function smtpErrorText(err: unknown): string {
   return (e?.code && !text.includes(e.code) ? `${e.code}: ${text}` : text).slice(0, 1000);
 }
 
+const CONNECT_TIMEOUT = 10 * SECOND;
+
+type SocketCallback = (err: Error | null, options?: { connection: net.Socket }) => void;
+
+/**
+ * Opens the TCP connection with Nagle's algorithm off. nodemailer leaves it on,
+ * and an SMTP transaction is a few small writes each waiting for an answer: every
+ * one then stalls for the peer's delayed ACK (about 40 ms), which held a pooled
+ * connection to some 23 messages a second; without the stall it carries
+ * hundreds. nodemailer upgrades the socket to TLS itself for smtps.
+ */
+function connectWithoutDelay(host: string, port: number, callback: SocketCallback): void {
+  const socket = net.connect({ host, port, noDelay: true, timeout: CONNECT_TIMEOUT });
+  let settled = false;
+  const settle = (err: Error | null) => {
+    if (settled) return;
+    settled = true;
+    socket.removeListener('error', settle);
+    socket.removeListener('timeout', timedOut);
+    if (err) {
+      socket.destroy();
+      callback(err);
+    } else {
+      socket.setTimeout(0);
+      callback(null, { connection: socket });
+    }
+  };
+  const timedOut = () => settle(Object.assign(new Error(`Connection timeout to ${host}:${port}`), { code: 'ETIMEDOUT' }));
+  socket.once('error', settle);
+  socket.once('timeout', timedOut);
+  socket.once('connect', () => settle(null));
+}
+
 export function smtpMailer(smtpUrl: string, from: string): Mailer {
   const url = new URL(smtpUrl);
   const secure = url.protocol === 'smtps:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port ? Number(url.port) : secure ? 465 : 587;
   const transport: Transporter = nodemailer.createTransport({
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    host,
+    port,
     secure,
+    getSocket: (_options: unknown, callback: SocketCallback) => connectWithoutDelay(host, port, callback),
     auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
     pool: true,
     maxConnections: SMTP_CONNECTIONS,
     maxMessages: Number.POSITIVE_INFINITY,
-    connectionTimeout: 10 * SECOND,
+    connectionTimeout: CONNECT_TIMEOUT,
     greetingTimeout: 10 * SECOND,
     socketTimeout: 30 * SECOND,
   });
