@@ -1,7 +1,6 @@
 // One i18next instance for the whole process, loaded synchronously from the
-// catalogues in locales/ (one JSON file per language). Pages get a per-request
-// clone through the HTTP middleware (http/i18n.ts); mail and feeds, which have
-// no request, take a translator for the recipient's language from here.
+// catalogues in locales/ (one JSON file per language). Pages, mail and feeds
+// all take a translator fixed to their reader's language from here.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import i18next, { type TFunction } from 'i18next';
@@ -43,6 +42,17 @@ void i18n.init({
   returnNull: false,
 });
 
+/** The language a request asks for before anyone is known (the detector's order above), else English. */
+export function detectedLanguage(req: unknown, res: unknown): Language {
+  const found = (i18n.services.languageDetector as { detect(req: unknown, res: unknown): string | string[] | undefined }).detect(req, res);
+  const tag = Array.isArray(found) ? found[0] : found;
+  return (tag && languageFromTag(tag)) || DEFAULT_LANGUAGE;
+}
+
+const translators = new Map<Language, Translate>();
+
 export function translator(language: Language): Translate {
-  return i18n.getFixedT(language);
+  let t = translators.get(language);
+  if (!t) translators.set(language, (t = i18n.getFixedT(language)));
+  return t;
 }
