@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { StageOverrideRow } from '../db/tables.js';
 import { numberFromDb } from '../db/rows.js';
+import { readRows } from '../db/read-cache.js';
 import type { Prepared } from '../db/sqlite-immediate.js';
 import { toIso } from '../time.js';
 import type { Stage } from './stage-row.js';
@@ -75,12 +76,20 @@ export async function effectiveWindow(db: Knex | Knex.Transaction, stage: Stage,
   return windowOf(stage, await overrideFor(db, stage.id, userId));
 }
 
-/** The windows of `userId` for several stages at once (a course's list), in the stages' order: one query. */
+/** The overrides of `userId` (their own and their teams') in a course; params: course, user, user. */
+const OVERRIDES_IN_COURSE_SQL =
+  'SELECT o.* FROM stage_overrides o JOIN stages s ON s.id = o.stage_id WHERE s.course_id = ? ' +
+  'AND (o.user_id = ? OR o.team_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?))';
+
+/**
+ * The windows of `userId` for several stages at once (a course's list), in the
+ * stages' order: one query per course, read like the list itself (read-cache.ts),
+ * since every student's page and API list asks it.
+ */
 export async function effectiveWindows(db: Knex, stages: Stage[], userId: number): Promise<EffectiveWindow[]> {
   if (stages.length === 0) return [];
-  const rows = await db<StageOverrideRow>('stage_overrides')
-    .whereIn('stage_id', stages.map((s) => s.id))
-    .andWhere((q) => void q.where('user_id', userId).orWhereIn('team_id', db('team_members').where({ user_id: userId }).select('team_id')));
+  const rows: StageOverrideRow[] = [];
+  for (const courseId of new Set(stages.map((s) => s.courseId))) rows.push(...(await readRows<StageOverrideRow>(db, OVERRIDES_IN_COURSE_SQL, [courseId, userId, userId])));
   return stages.map((stage) => {
     const mine = rows.filter((r) => Number(r.stage_id) === stage.id);
     return windowOf(stage, mine.find((r) => r.user_id !== null) ?? mine[0] ?? null);
