@@ -14,8 +14,17 @@
 // that arrived before the deadline by the database clock (must be 0), and
 // failed requests (network errors, 5xx, any other answer than 200/201/409:
 // must be 0).
+//
+// With OVERRIDES set (issue 22: 20,000), the storm is one of extensions: the
+// stages close STAGE_EARLY_S (12) seconds before T for the class, and OVERRIDES
+// students' own overrides (OVERRIDES / STUDENTS stages per student) end at T.
+// The clients hand in only where the student has an override, so every
+// hand-in before T must be taken and every one after refused; the lag is read
+// from the override transitions (override_id set), beside the stages' closes
+// at T-12 s in the same run.
 //   npm run bench:storm                       (SQLite)
 //   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/test npm run bench:storm   (MySQL/MariaDB)
+//   OVERRIDES=20000 npm run bench:storm       (the extensions' storm)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +45,10 @@ const WORKERS = Number(process.env.WORKERS ?? 4);
 const LEAD_MS = Number(process.env.LEAD_S ?? 20) * SECOND;
 const BEFORE_MS = 10 * SECOND;
 const AFTER_MS = 5 * SECOND;
+const OVERRIDES = Number(process.env.OVERRIDES ?? 0);
+const STAGE_EARLY_MS = Number(process.env.STAGE_EARLY_S ?? 12) * SECOND;
+/** Where the students hand in: each stage of their course, or (OVERRIDES) only those they have an extension on. */
+type Targets = Map<number, number[]>;
 
 interface Sample {
   kind: 'submit' | 'page';
@@ -61,7 +74,7 @@ async function chunks<T>(rows: T[], size: number, insert: (chunk: T[]) => Promis
 }
 
 /** Users, tokens, courses, memberships and stages, by direct inserts; returns each student's token and course. */
-async function seed(db: Knex, deadline: number): Promise<{ students: { token: string; courseId: number }[]; stagesByCourse: Map<number, number[]> }> {
+async function seed(db: Knex, deadline: number): Promise<{ students: { token: string; courseId: number; userId: number }[]; stagesByCourse: Map<number, number[]> }> {
   const chunk = db.client.config.client === 'mysql2' ? 1000 : 100; // SQLite caps bound parameters per statement
   const now = Date.now();
   const [teacherId] = await db('users').insert({ email: 'storm-teacher@bench.test', name: 'Teacher', password_hash: 'x', role: 'teacher', created_at: now });
@@ -88,7 +101,7 @@ async function seed(db: Knex, deadline: number): Promise<{ students: { token: st
     name: `Stage ${Math.floor(i / COURSES) + 1}`,
     description: 'Hand in your work before the deadline',
     start_date: deadline - HOUR,
-    end_date: deadline,
+    end_date: OVERRIDES > 0 ? deadline - STAGE_EARLY_MS : deadline,
     status: 'active',
     created_at: now,
     updated_at: now,
@@ -100,7 +113,25 @@ async function seed(db: Knex, deadline: number): Promise<{ students: { token: st
     list.push(Number(row.id));
     stagesByCourse.set(Number(row.course_id), list);
   }
-  return { students: studentIds.map((_, i) => ({ token: tokens[i], courseId: courseIds[i % COURSES] })), stagesByCourse };
+  return { students: studentIds.map((id, i) => ({ token: tokens[i], courseId: courseIds[i % COURSES], userId: id })), stagesByCourse };
+}
+
+/** OVERRIDES per-student overrides ending at T, spread evenly: student i gets the first OVERRIDES / STUDENTS stages of their course. */
+async function seedOverrides(db: Knex, deadline: number, students: { userId: number; courseId: number }[], stagesByCourse: Map<number, number[]>): Promise<Targets> {
+  const perStudent = Math.ceil(OVERRIDES / students.length);
+  const now = Date.now();
+  const rows: Record<string, unknown>[] = [];
+  const targets: Targets = new Map();
+  for (const student of students) {
+    const stages = stagesByCourse.get(student.courseId)!.slice(0, Math.min(perStudent, OVERRIDES - rows.length));
+    if (stages.length < Math.min(perStudent, OVERRIDES - rows.length)) throw new Error('more overrides per student than stages per course: raise STAGES');
+    targets.set(student.userId, stages);
+    for (const stageId of stages) {
+      rows.push({ stage_id: stageId, user_id: student.userId, end_date: deadline, reason: 'bench extension', status: 'active', created_at: now, updated_at: now });
+    }
+  }
+  await chunks(rows, db.client.config.client === 'mysql2' ? 1000 : 100, (chunk) => db('stage_overrides').insert(chunk));
+  return targets;
 }
 
 function freePort(): Promise<number> {
@@ -147,7 +178,9 @@ async function storm(label: string, url: string): Promise<void> {
     const deadline = Date.now() + LEAD_MS;
     const t0 = performance.now();
     const { students, stagesByCourse } = await seed(db, deadline);
-    console.log(`${label}: seeded ${STUDENTS} students, ${COURSES} courses, ${STAGES} stages closing at T in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const overridden = OVERRIDES > 0 ? await seedOverrides(db, deadline, students, stagesByCourse) : undefined;
+    const closing = OVERRIDES > 0 ? `closing at T-${STAGE_EARLY_MS / SECOND} s, ${OVERRIDES} student overrides ending at T` : 'closing at T';
+    console.log(`${label}: seeded ${STUDENTS} students, ${COURSES} courses, ${STAGES} stages ${closing} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const port = await freePort();
     const log = fs.openSync(logFile, 'a');
@@ -185,7 +218,7 @@ async function storm(label: string, url: string): Promise<void> {
         const began = performance.now();
         try {
           if (submit) {
-            const stages = stagesByCourse.get(student.courseId)!;
+            const stages = overridden?.get(student.userId) ?? stagesByCourse.get(student.courseId)!;
             const stageId = stages[Math.floor(Math.random() * stages.length)];
             const res = await request(agent, port, 'POST', `/api/stages/${stageId}/submissions`, student.token, { body: `work sent at ${sentAt}` });
             const json = res.json as { createdAt?: string; error?: { code: string; details?: { status?: string; receivedAt?: string } } };
@@ -229,8 +262,22 @@ async function results(db: Knex, deadline: number) {
   const closes = await db('stage_transitions as t')
     .join('stages as s', 's.id', 't.stage_id')
     .where('t.to_status', 'completed')
+    .whereNull('t.override_id')
     .select<{ stage_id: number; at: unknown; cause: string; end_date: unknown }[]>('t.stage_id', 't.at', 't.cause', 's.end_date');
-  const late = await db('submissions as sub').join('stages as s', 's.id', 'sub.stage_id').whereRaw('sub.created_at >= s.end_date').count({ n: '*' }).first();
+  const overrideCloses = await db('stage_transitions as t')
+    .join('stage_overrides as o', 'o.id', 't.override_id')
+    .where('t.to_status', 'completed')
+    .select<{ override_id: number; at: unknown; end_date: unknown }[]>('t.override_id', 't.at', 'o.end_date');
+  // Taken at or after the end that applied to it: the student's own where they have one.
+  const late =
+    OVERRIDES > 0
+      ? await db('submissions as sub')
+          .join('stage_overrides as o', (j) => j.on('o.stage_id', 'sub.stage_id').andOn('o.user_id', 'sub.student_id'))
+          .whereRaw('sub.created_at >= o.end_date')
+          .count({ n: '*' })
+          .first()
+      : await db('submissions as sub').join('stages as s', 's.id', 'sub.stage_id').whereRaw('sub.created_at >= s.end_date').count({ n: '*' }).first();
+  const overridesOpen = await db('stage_overrides').whereNot('status', 'completed').count({ n: '*' }).first();
   const taken = await db('submissions').count({ n: '*' }).first();
   const open = await db('stages').whereNot('status', 'completed').count({ n: '*' }).first();
   // The sweep's fire at T: when it started and finished, after T.
@@ -241,6 +288,10 @@ async function results(db: Knex, deadline: number) {
     .select<{ scheduled_for: unknown; started_at: unknown; finished_at: unknown; status: string }[]>('scheduled_for', 'started_at', 'finished_at', 'status');
   return {
     lags: closes.map((c) => numberFromDb(c.at) - numberFromDb(c.end_date)),
+    overrideLags: overrideCloses.map((c) => numberFromDb(c.at) - numberFromDb(c.end_date)),
+    overridesClosed: new Set(overrideCloses.map((c) => Number(c.override_id))).size,
+    overrideRows: overrideCloses.length,
+    overridesOpen: Number(overridesOpen?.n ?? 0),
     closedStages: new Set(closes.map((c) => Number(c.stage_id))).size,
     closeRows: closes.length,
     causes: closes.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.cause]: (acc[c.cause] ?? 0) + 1 }), {}),
@@ -270,15 +321,21 @@ function report(label: string, T: number, samples: Sample[], db: Awaited<ReturnT
   const window = (BEFORE_MS + AFTER_MS) / 1000;
 
   console.log(`${label}: ${samples.length} requests in ${window} s (${(samples.length / window).toFixed(0)}/s) from ${CLIENTS} clients on ${WORKERS} workers: ${submits.length} submissions (${accepted.length} taken, ${refusedClosed.length} refused as closed), ${pages.length} page reads`);
-  console.log(`${label}: close lag (at - end_date) over ${db.closeRows} transitions of ${db.closedStages} stages (${db.stillOpen} not closed; by cause ${JSON.stringify(db.causes)}): p50 ${fmt(percentile(db.lags, 0.5))} numberFromDb, p99 ${fmt(percentile(db.lags, 0.99))} numberFromDb, max ${fmt(Math.max(...db.lags))} ms`);
+  console.log(`${label}: close lag (at - end_date) over ${db.closeRows} transitions of ${db.closedStages} stages (${db.stillOpen} not closed; by cause ${JSON.stringify(db.causes)}): p50 ${fmt(percentile(db.lags, 0.5))} ms, p99 ${fmt(percentile(db.lags, 0.99))} ms, max ${fmt(Math.max(...db.lags))} ms`);
+  if (OVERRIDES > 0) {
+    console.log(
+      `${label}: override close lag (at - the override's end_date) over ${db.overrideRows} transitions of ${db.overridesClosed} overrides (${db.overridesOpen} not closed): ` +
+        `p50 ${fmt(percentile(db.overrideLags, 0.5))} ms, p99 ${fmt(percentile(db.overrideLags, 0.99))} ms, max ${fmt(Math.max(...db.overrideLags))} ms`,
+    );
+  }
   console.log(`${label}: the sweep's fires at T: ${db.fires.join('; ') || 'none'}`);
-  console.log(`${label}: submission latency before T (T-10 s to T-1 s): p50 ${fmt(percentile(before, 0.5))} numberFromDb, p99 ${fmt(percentile(before, 0.99))} ms (n ${before.length}); around T (T-1 s to T+1 s): p50 ${fmt(percentile(around, 0.5))} numberFromDb, p99 ${fmt(percentile(around, 0.99))} numberFromDb, max ${fmt(Math.max(...around))} ms (n ${around.length})`);
+  console.log(`${label}: submission latency before T (T-10 s to T-1 s): p50 ${fmt(percentile(before, 0.5))} ms, p99 ${fmt(percentile(before, 0.99))} ms (n ${before.length}); around T (T-1 s to T+1 s): p50 ${fmt(percentile(around, 0.5))} ms, p99 ${fmt(percentile(around, 0.99))} ms, max ${fmt(Math.max(...around))} ms (n ${around.length})`);
   console.log(`${label}: page latency p99 ${fmt(percentile(pages.map((s) => s.ms), 0.99))} ms (p50 ${fmt(percentile(pages.map((s) => s.ms), 0.5))} ms; around T p99 ${fmt(percentile(pagesAround, 0.99))} ms)`);
-  console.log(`${label}: taken with created_at >= end_date: ${db.takenLate} (of ${db.taken} in the database); refused as closed although they arrived before T by the database clock: ${refusedArrivedBefore}; refused with the answer back before T: ${refusedAnsweredBefore}; failed requests: ${failed.length}`);
+  console.log(`${label}: taken with created_at >= ${OVERRIDES > 0 ? "the override's" : 'the stage\'s'} end_date: ${db.takenLate} (of ${db.taken} in the database); refused as closed although they arrived before T by the database clock: ${refusedArrivedBefore}; refused with the answer back before T: ${refusedAnsweredBefore}; failed requests: ${failed.length}`);
   console.log(
     `${label}: sent before T but refused (reached the app after T): ${refusedSentBefore.length}` +
       (refusedSentBefore.length ? `, sent at most ${fmt(Math.max(...refusedSentBefore.map((s) => T - s.sentAt)))} ms before T` : '') +
-      `; taken although sent after T: ${acceptedSentAfter}; from send to the app's arrival stamp: p50 ${fmt(percentile(toApp, 0.5))} numberFromDb, p99 ${fmt(percentile(toApp, 0.99))} ms`,
+      `; taken although sent after T: ${acceptedSentAfter}; from send to the app's arrival stamp: p50 ${fmt(percentile(toApp, 0.5))} ms, p99 ${fmt(percentile(toApp, 0.99))} ms`,
   );
   if (failed.length) console.log(`${label}: first failures: ${failed.slice(0, 5).map((s) => `${s.kind} ${s.status} ${s.error ?? ''}`).join('; ')}`);
 }
