@@ -22,7 +22,8 @@ import { statusAt, transitionPath, type StageStatus, type SweepCause } from './s
  * the requests: 20,000 overrides ending at once under 200 clients took 4.1 s in
  * batches of 2,000 (bench:storm with OVERRIDES), the wait repeated ten times.
  */
-const batchSize = (trx: Knex) => (isMysql(trx) ? 10_000 : 2000);
+const MYSQL_BATCH = 10_000;
+const SQLITE_BATCH = 2000;
 
 interface DueOverride {
   id: number;
@@ -47,14 +48,14 @@ export async function advanceOverrideStatuses(transaction: Transactions, cause: 
     const batch = await transaction((trx) => moveBatch(trx, transaction.term, cause));
     result.moved += batch.moved;
     result.lags.push(...batch.lags);
-    if (batch.moved < batch.limit) return result;
+    if (!batch.full) return result;
   }
 }
 
-async function moveBatch(trx: Knex.Transaction, term: number | null, cause: SweepCause): Promise<OverrideSweepResult & { limit: number }> {
-  const limit = batchSize(trx);
-  const result = { moved: 0, lags: [] as number[], limit };
+async function moveBatch(trx: Knex.Transaction, term: number | null, cause: SweepCause): Promise<OverrideSweepResult & { full: boolean }> {
   const mysql = isMysql(trx);
+  const limit = mysql ? MYSQL_BATCH : SQLITE_BATCH;
+  const result = { moved: 0, lags: [] as number[], full: false };
   if (!mysql) await trx('stage_overrides').where('id', -1).update({ status: trx.ref('status') });
   const at = await dbNowMs(trx);
   const query = trx('stage_overrides as o')
@@ -85,6 +86,7 @@ async function moveBatch(trx: Knex.Transaction, term: number | null, cause: Swee
   for (let i = 0; i < transitions.length; i += 500) await trx('stage_transitions').insert(transitions.slice(i, i + 500));
   for (const [status, ids] of byStatus) await trx('stage_overrides').whereIn('id', ids).update({ status });
   result.moved = rows.length;
+  result.full = rows.length === limit;
   return result;
 }
 
